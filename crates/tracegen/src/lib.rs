@@ -1,0 +1,1 @@
+//! Deterministic pcap generator for tests and benchmarks (to be written).

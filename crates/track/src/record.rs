@@ -1,0 +1,295 @@
+//! What the tracker hands to sinks: `ConnRecord`, one per conn.log row, and
+//! `ConnEvent`. Plain owned data; sinks decide how to render it.
+
+use core::net::IpAddr;
+
+use connwatch_wire::Timestamp;
+
+use crate::uid::Uid;
+
+/// Transport protocol as conn.log's `proto` column names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP or ICMPv6.
+    Icmp,
+    /// Any other IP protocol.
+    Unknown,
+}
+
+impl Proto {
+    /// The name Zeek writes (`tcp`, `udp`, `icmp`, `unknown_transport`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Icmp => "icmp",
+            Proto::Unknown => "unknown_transport",
+        }
+    }
+}
+
+/// conn.log's `conn_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ConnState {
+    S0,
+    S1,
+    SF,
+    REJ,
+    S2,
+    S3,
+    RSTO,
+    RSTR,
+    RSTOS0,
+    RSTRH,
+    SH,
+    SHR,
+    OTH,
+}
+
+impl ConnState {
+    /// The name Zeek writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+}
+
+/// A confirmed protocol (conn.log `service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Service {
+    Vxlan,
+    Geneve,
+    Teredo,
+    Ayiya,
+    Gtpv1,
+}
+
+impl Service {
+    /// The lower-case name Zeek writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Vxlan => "vxlan",
+            Service::Geneve => "geneve",
+            Service::Teredo => "teredo",
+            Service::Ayiya => "ayiya",
+            Service::Gtpv1 => "gtpv1",
+        }
+    }
+}
+
+/// Services in confirmation order (at most 4; more are dropped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ServiceList {
+    items: [Option<Service>; 4],
+}
+
+impl ServiceList {
+    /// Adds a service unless present (or the list is full).
+    pub fn add(&mut self, s: Service) {
+        for slot in &mut self.items {
+            match slot {
+                Some(x) if *x == s => return,
+                Some(_) => {}
+                None => {
+                    *slot = Some(s);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The services in confirmation order.
+    pub fn iter(&self) -> impl Iterator<Item = Service> + '_ {
+        self.items.iter().map_while(|s| *s)
+    }
+
+    /// True when no service was confirmed.
+    pub fn is_empty(&self) -> bool {
+        self.items[0].is_none()
+    }
+}
+
+/// History letters (conn.log `history`), bounded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct History {
+    buf: [u8; History::CAPACITY],
+    len: u8,
+}
+
+impl History {
+    /// Letters kept at most; later letters are dropped.
+    pub const CAPACITY: usize = 30;
+
+    /// An empty history.
+    pub const fn new() -> Self {
+        History {
+            buf: [0; Self::CAPACITY],
+            len: 0,
+        }
+    }
+
+    /// Appends a letter (dropped if full).
+    pub fn push(&mut self, c: u8) {
+        if (self.len as usize) < Self::CAPACITY {
+            self.buf[self.len as usize] = c;
+            self.len += 1;
+        }
+    }
+
+    /// Replaces the whole history.
+    pub fn set(&mut self, s: &[u8]) {
+        self.len = 0;
+        for &c in s {
+            self.push(c);
+        }
+    }
+
+    /// The letters.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// The letters as text (always ASCII).
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    /// True when no letter was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for History {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// Uids of the tunnels a connection was seen in (conn.log `tunnel_parents`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TunnelParents {
+    items: [Uid; TunnelParents::CAPACITY],
+    len: u8,
+}
+
+impl TunnelParents {
+    /// Zeek allows 5 encapsulation changes, so 6 distinct parents at most.
+    pub const CAPACITY: usize = 6;
+
+    /// Adds a parent unless present or full; returns true if added.
+    pub fn add(&mut self, uid: Uid) -> bool {
+        if self.as_slice().contains(&uid) || self.len as usize >= Self::CAPACITY {
+            return false;
+        }
+        self.items[self.len as usize] = uid;
+        self.len += 1;
+        true
+    }
+
+    /// The parents in the order first seen.
+    pub fn as_slice(&self) -> &[Uid] {
+        &self.items[..self.len as usize]
+    }
+
+    /// True when the connection was never tunnelled.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// One conn.log row: a connection's state when it was removed (or, for
+/// interim reports, at the moment of the report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnRecord {
+    /// Time of the first packet (`ts`).
+    pub ts: Timestamp,
+    /// Time of the last packet that counted for `duration`.
+    pub last: Timestamp,
+    /// Unique id.
+    pub uid: Uid,
+    /// Originator address.
+    pub orig_h: IpAddr,
+    /// Originator port (ICMP: type).
+    pub orig_p: u16,
+    /// Responder address.
+    pub resp_h: IpAddr,
+    /// Responder port (ICMP: counterpart type or code).
+    pub resp_p: u16,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// Confirmed services.
+    pub service: ServiceList,
+    /// Payload bytes sent by the originator.
+    pub orig_bytes: u64,
+    /// Payload bytes sent by the responder.
+    pub resp_bytes: u64,
+    /// Connection state summary.
+    pub conn_state: ConnState,
+    /// Originator in the local networks (unset when none are configured).
+    pub local_orig: Option<bool>,
+    /// Responder in the local networks.
+    pub local_resp: Option<bool>,
+    /// Bytes in acknowledged content gaps.
+    pub missed_bytes: u64,
+    /// History letters.
+    pub history: History,
+    /// Packets from the originator.
+    pub orig_pkts: u64,
+    /// IP bytes from the originator.
+    pub orig_ip_bytes: u64,
+    /// Packets from the responder.
+    pub resp_pkts: u64,
+    /// IP bytes from the responder.
+    pub resp_ip_bytes: u64,
+    /// Tunnels the connection was seen in.
+    pub tunnel_parents: TunnelParents,
+    /// IP protocol number.
+    pub ip_proto: u8,
+    /// Outer VLAN of the first packet.
+    pub vlan: Option<u16>,
+    /// Inner VLAN of the first packet.
+    pub inner_vlan: Option<u16>,
+}
+
+impl ConnRecord {
+    /// `duration` as Zeek computes it (difference of the two `f64` times),
+    /// or `None` when it is not positive: then Zeek leaves `duration`,
+    /// `orig_bytes` and `resp_bytes` unset.
+    pub fn duration_secs(&self) -> Option<f64> {
+        let d = self.last.as_zeek_secs() - self.ts.as_zeek_secs();
+        (d > 0.0).then_some(d)
+    }
+}
+
+/// What the tracker reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnEvent {
+    /// A connection was removed: one conn.log row.
+    Finished(ConnRecord),
+}

@@ -1,0 +1,5 @@
+//! Transport headers: TCP, UDP, ICMPv4/ICMPv6.
+
+pub mod icmp;
+pub mod tcp;
+pub mod udp;
