@@ -1,1 +1,46 @@
-fn main() {}
+//! `connwatch`: reads a capture and writes Zeek's conn.log.
+//!
+//! This file only parses the command line, loads the configuration, runs
+//! the pipeline and maps failures to a one-line error and exit code.
+
+mod cli;
+mod config;
+mod pipeline;
+mod sinks;
+mod sources;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let cfg = match config::load(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("connwatch: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match pipeline::run(&cfg) {
+        Ok(s) => {
+            eprintln!(
+                "connwatch: {} packets, {} connections, {} weirds in {:.2} s ({:.2} M packets/s)",
+                s.packets,
+                s.connections,
+                s.weirds,
+                s.seconds,
+                s.packets as f64 / s.seconds.max(1e-9) / 1e6
+            );
+            if let Some(err) = s.input_error {
+                eprintln!("connwatch: {err}");
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("connwatch: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,1 +1,25 @@
-//! Deterministic pcap generator for tests and benchmarks (to be written).
+//! `connwatch-tracegen`: deterministic pcap generation for tests and benchmarks.
+//!
+//! - [`packet`]: Ethernet (+802.1Q) / IPv4 / IPv6 / TCP / UDP / ICMP echo frame
+//!   builders with correct lengths and checksums, writing into a reused buffer.
+//! - [`pcap`]: a classic pcap writer (micro- or nanosecond timestamps).
+//! - [`scenario`]: a small DSL that describes test traffic (TCP conversations
+//!   with consistent sequence numbers, UDP, ICMP, probes, background flows).
+//! - [`bulk`]: streaming generators for big benchmark traces in constant memory.
+//!
+//! Times are `i64` nanoseconds ([`time::Nanos`]); the same inputs (and seed)
+//! always give the same bytes.
+
+pub mod bulk;
+pub mod checksum;
+pub mod flow;
+pub mod packet;
+pub mod pcap;
+pub mod rng;
+pub mod scenario;
+pub mod time;
+
+pub use flow::Side;
+pub use pcap::{PcapWriter, Precision};
+pub use scenario::{Packet, Scenario};
+pub use time::{days, hours, mins, ms, secs, ticks, us, Nanos, DEFAULT_START};

@@ -1,10 +1,26 @@
 //! `connwatch-track`: deterministic connection tracking with Zeek's semantics.
 //!
 //! Packets (already dissected by `connwatch-wire`) and network time come in;
-//! [`ConnEvent`]s come out. Nothing here reads the clock or does I/O.
+//! [`ConnEvent`]s come out. Nothing here reads the clock or does I/O: the
+//! same packets always give the same records.
 
+pub mod analyzer;
+pub mod config;
+mod conn;
+pub mod defrag;
+pub mod key;
 pub mod record;
+pub mod site;
+mod tcp;
+pub mod timers;
+pub mod tracker;
 pub mod uid;
 
-pub use record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList, TunnelParents};
+pub use analyzer::{AnalyzerStats, PacketAnalyzer};
+pub use config::{PortSet, TrackerConfig};
+pub use record::{
+    ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList, TunnelParents,
+};
+pub use site::{Cidr, LocalNets};
+pub use tracker::{ConnRef, ConnTracker, Encap, PacketIn, TrackerStats, L4};
 pub use uid::{Uid, UidGenerator};

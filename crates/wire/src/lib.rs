@@ -11,7 +11,9 @@
 //! was on the wire), not dropped.
 
 pub mod anomaly;
+mod bytes;
 pub mod checksum;
+pub mod fuzzing;
 pub mod ip;
 pub mod link;
 pub mod time;
@@ -19,7 +21,8 @@ pub mod transport;
 pub mod tunnel;
 
 pub use anomaly::Anomaly;
-pub use ip::{Fragment, IpPacket};
+pub use fuzzing::fuzz_all;
+pub use ip::{DecodeOptions, Fragment, IpPacket};
 pub use link::{LinkLayer, LinkType, Network};
 pub use time::{Duration, Timestamp};
 pub use transport::icmp::IcmpMessage;

@@ -1,0 +1,183 @@
+//! The configuration file as written: serde structs whose doc comments are
+//! the reference for every key.
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`); every key is optional
+//! and defaults to what Zeek does out of the box. Values that need parsing
+//! (durations, networks) stay strings here; [`super::validate`] checks them
+//! all and reports every problem at once.
+//!
+//! ```toml
+//! [log]
+//! dir = "logs"
+//!
+//! [site]
+//! local_nets = ["10.0.0.0/8", "2001:db8::/32"]
+//!
+//! [track]
+//! tcp_inactivity_timeout = "10min"
+//! ```
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Log output.
+    pub log: LogSection,
+    /// Packet capture.
+    pub capture: CaptureSection,
+    /// The monitored site (`Site::` in Zeek).
+    pub site: SiteSection,
+    /// Which Zeek setup to mimic where script loading changes behaviour.
+    pub zeek: ZeekSection,
+    /// Connection tracking timeouts and limits (Zeek's `init-bare.zeek`
+    /// defaults).
+    pub track: TrackSection,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// Directory the logs are written to (`conn.log`, …). Default `"."`.
+    /// The `--logdir` flag overrides it.
+    pub dir: String,
+    /// Write JSON lines instead of Zeek's TSV (`LogAscii::use_json`).
+    /// Default `false`. The `--json` flag sets it.
+    pub json: bool,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            dir: ".".to_string(),
+            json: false,
+        }
+    }
+}
+
+/// `[capture]`
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSection {
+    /// Accept packets with bad IP/TCP/UDP/ICMP checksums instead of
+    /// ignoring them (`ignore_checksums`, `zeek -C`). Default `false`. The
+    /// `-C` flag sets it.
+    pub ignore_checksums: bool,
+}
+
+/// `[site]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteSection {
+    /// Networks that count as local for `local_orig`/`local_resp`, as CIDR
+    /// strings (`"10.0.0.0/8"`, `"2001:db8::/32"`); host bits are masked
+    /// off, as Zeek does (`Site::local_nets`). Default `[]`.
+    pub local_nets: Vec<String>,
+    /// Also count the private and reserved ranges as local
+    /// (`Site::private_address_space_is_local`): 10/8, 172.16/12,
+    /// 192.168/16, 127/8, 169.254/16, multicast 224.0.0/24 and 239/8,
+    /// fc00::/7, fe80::/10, 2001::/23 and the rest of spec §9.5.
+    /// Default `true`. With `false` and no `local_nets` both columns are
+    /// unset.
+    pub private_address_space_is_local: bool,
+}
+
+impl Default for SiteSection {
+    fn default() -> Self {
+        SiteSection {
+            local_nets: Vec::new(),
+            private_address_space_is_local: true,
+        }
+    }
+}
+
+/// `[zeek]`
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZeekSection {
+    /// Mimic `zeek -b` (bare mode): only the scripts in `scripts` are
+    /// loaded. Default `false` (all default scripts, like plain `zeek -r`).
+    /// This decides the "likely server ports" used to orient connections
+    /// whose first packet is not a SYN (spec §6.1).
+    pub bare: bool,
+    /// Zeek scripts loaded in bare mode, by Zeek's name, e.g.
+    /// `["base/protocols/conn", "base/protocols/dns"]`. Each protocol
+    /// script adds the server ports it registers; the tunnel ports (UDP
+    /// 2123, 2152, 3544, 4754, 4789, 5072, 6081) are always there. Names
+    /// we do not know are accepted and add nothing. Ignored unless
+    /// `bare = true`. Default `[]`.
+    pub scripts: Vec<String>,
+}
+
+/// `[track]`. Durations are strings with a unit: Zeek spellings (`500usec`,
+/// `250msec`, `30sec`/`30secs`, `10min`/`10mins`, `1hr`/`12hrs`,
+/// `1day`/`3days`) or short ones (`500us`, `250ms`, `30s`, `10m`, `1h`,
+/// `3d`); decimals such as `1.5min` are allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrackSection {
+    /// Idle time after which an established TCP connection is removed
+    /// (`tcp_inactivity_timeout`). Default `"5min"`. `"0s"` disables it.
+    pub tcp_inactivity_timeout: String,
+    /// Idle time after which a UDP flow is removed
+    /// (`udp_inactivity_timeout`). Default `"1min"`.
+    pub udp_inactivity_timeout: String,
+    /// Idle time after which an ICMP flow is removed
+    /// (`icmp_inactivity_timeout`). Default `"1min"`.
+    pub icmp_inactivity_timeout: String,
+    /// Idle time after which a flow of another IP protocol is removed
+    /// (`unknown_ip_inactivity_timeout`). Default `"1min"`.
+    pub unknown_ip_inactivity_timeout: String,
+    /// How long a connection attempt (SYN without answer) lives
+    /// (`tcp_attempt_delay`). Default `"5s"`.
+    pub tcp_attempt_delay: String,
+    /// Delay after both sides closed before the connection is removed
+    /// (`tcp_close_delay`). Default `"5s"`.
+    pub tcp_close_delay: String,
+    /// Delay after a RST before removal (`tcp_connection_linger`).
+    /// Default `"5s"`.
+    pub tcp_connection_linger: String,
+    /// Interval of the TCP session timer that checks for partial or idle
+    /// closes (`tcp_session_timer`). Default `"6s"`.
+    pub tcp_session_timer: String,
+    /// Give up on a connection that saw only a SYN after this long
+    /// (`tcp_SYN_timeout`). Default `"5s"`.
+    pub tcp_syn_timeout: String,
+    /// How long IP fragments wait for the rest of their datagram
+    /// (`frag_timeout`). Default `"5min"`.
+    pub frag_timeout: String,
+    /// Timers expired per packet at most (`max_timer_expires`); 0 means
+    /// no limit. Default `300`.
+    pub max_timer_expires: u32,
+    /// Seed for the connection uids; equal seeds give equal uids. Unset
+    /// (the default) means random per run.
+    pub uid_seed: Option<u64>,
+    /// Nested tunnels followed at most (`Tunnel::max_depth`). Default `4`.
+    pub max_tunnel_depth: u32,
+    /// Encapsulation changes recorded per connection at most
+    /// (`Tunnel::max_changes_per_connection`). Default `5`.
+    pub max_tunnel_changes: u32,
+}
+
+impl Default for TrackSection {
+    fn default() -> Self {
+        TrackSection {
+            tcp_inactivity_timeout: "5min".into(),
+            udp_inactivity_timeout: "1min".into(),
+            icmp_inactivity_timeout: "1min".into(),
+            unknown_ip_inactivity_timeout: "1min".into(),
+            tcp_attempt_delay: "5s".into(),
+            tcp_close_delay: "5s".into(),
+            tcp_connection_linger: "5s".into(),
+            tcp_session_timer: "6s".into(),
+            tcp_syn_timeout: "5s".into(),
+            frag_timeout: "5min".into(),
+            max_timer_expires: 300,
+            uid_seed: None,
+            max_tunnel_depth: 4,
+            max_tunnel_changes: 5,
+        }
+    }
+}

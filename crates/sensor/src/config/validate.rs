@@ -1,0 +1,449 @@
+//! From flags and file to a checked [`SensorConfig`].
+//!
+//! Stage 1 reads the TOML file (or starts empty) and applies every
+//! `--set KEY=VALUE` at its dotted path; stage 2 deserializes the result
+//! into [`RawConfig`] (so unknown keys are rejected the same way wherever
+//! they come from); stage 3 parses durations and networks, collecting every
+//! error before reporting. Explicit flags (`-C`, `--json`, `--logdir`) win
+//! over both file and `--set`.
+
+use std::path::PathBuf;
+
+use connwatch_wire::Duration;
+use serde::Deserialize;
+
+use super::cidr::Cidr;
+use super::duration::parse_duration;
+use super::raw::RawConfig;
+use super::server_ports::LikelyServerPorts;
+use crate::cli::{Cli, SetOverride};
+use crate::sinks::LogFormat;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML.
+    #[error("config file {}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// Keys or values are wrong; one line per problem, each naming its key.
+    #[error("invalid configuration:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+}
+
+/// Where packets come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A capture file.
+    File(PathBuf),
+    /// Standard input (`-r -`).
+    Stdin,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensorConfig {
+    /// Packet source.
+    pub input: Input,
+    /// Directory for the logs.
+    pub log_dir: PathBuf,
+    /// TSV or JSON.
+    pub log_format: LogFormat,
+    /// Accept packets with bad checksums (`-C`).
+    pub ignore_checksums: bool,
+    /// Local networks.
+    pub site: SiteConfig,
+    /// Ports that orient connections whose first packet is not a SYN.
+    pub likely_server_ports: LikelyServerPorts,
+    /// Timeouts and limits for the tracker.
+    pub track: TrackSettings,
+}
+
+/// `[site]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteConfig {
+    /// Networks configured as local (in addition to the private ranges when
+    /// `private_address_space_is_local`).
+    pub local_nets: Vec<Cidr>,
+    /// The private and reserved ranges of spec §9.5 count as local.
+    pub private_address_space_is_local: bool,
+}
+
+/// `[track]`, checked. Field meanings are documented on
+/// [`super::raw::TrackSection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct TrackSettings {
+    pub tcp_inactivity_timeout: Duration,
+    pub udp_inactivity_timeout: Duration,
+    pub icmp_inactivity_timeout: Duration,
+    pub unknown_ip_inactivity_timeout: Duration,
+    pub tcp_attempt_delay: Duration,
+    pub tcp_close_delay: Duration,
+    pub tcp_connection_linger: Duration,
+    pub tcp_session_timer: Duration,
+    pub tcp_syn_timeout: Duration,
+    pub frag_timeout: Duration,
+    /// 0 = unlimited.
+    pub max_timer_expires: u32,
+    /// `None` = random per run.
+    pub uid_seed: Option<u64>,
+    pub max_tunnel_depth: u32,
+    pub max_tunnel_changes: u32,
+}
+
+/// Loads and checks the configuration named by `cli`.
+pub fn load(cli: &Cli) -> Result<SensorConfig, ConfigError> {
+    let text = match &cli.config {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let raw = raw_from(cli.config.as_ref(), text.as_deref(), &cli.set)?;
+    validate(cli, raw)
+}
+
+/// Stages 1 and 2: file text (if any) plus overrides → [`RawConfig`].
+pub fn raw_from(
+    path: Option<&PathBuf>,
+    text: Option<&str>,
+    sets: &[SetOverride],
+) -> Result<RawConfig, ConfigError> {
+    if sets.is_empty() {
+        // Straight from the text: serde errors then carry line and column.
+        return match text {
+            Some(t) => toml::from_str(t).map_err(|e| {
+                let origin = path.map_or_else(String::new, |p| p.display().to_string());
+                ConfigError::Invalid(vec![format!("{origin}: {}", one_line(&e.to_string()))])
+            }),
+            None => Ok(RawConfig::default()),
+        };
+    }
+    let mut table = match text {
+        Some(t) => toml::from_str::<toml::Table>(t).map_err(|e| ConfigError::Syntax {
+            path: path.cloned().unwrap_or_default(),
+            message: one_line(&e.to_string()),
+        })?,
+        None => toml::Table::new(),
+    };
+    let mut errors = Vec::new();
+    for set in sets {
+        if let Err(e) = apply_set(&mut table, set) {
+            errors.push(e);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigError::Invalid(errors));
+    }
+    RawConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let origin = path.map_or_else(
+            || "--set".to_string(),
+            |p| format!("{} with --set", p.display()),
+        );
+        ConfigError::Invalid(vec![format!("{origin}: {}", one_line(&e.to_string()))])
+    })
+}
+
+/// Inserts one `--set` at its dotted path, creating tables on the way.
+fn apply_set(table: &mut toml::Table, set: &SetOverride) -> Result<(), String> {
+    let value = parse_value(&set.value);
+    let parts: Vec<&str> = set.key.split('.').map(str::trim).collect();
+    let (last, parents) = parts
+        .split_last()
+        .ok_or_else(|| format!("--set {}: empty key", set.key))?;
+    let mut cur = table;
+    for (i, part) in parents.iter().enumerate() {
+        let entry = cur
+            .entry((*part).to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(|| {
+            format!(
+                "--set {}: `{}` is not a section",
+                set.key,
+                parts[..=i].join(".")
+            )
+        })?;
+    }
+    cur.insert((*last).to_string(), value);
+    Ok(())
+}
+
+/// A `--set` value as TOML (`true`, `10`, `"x"`, `["a", "b"]`), else the
+/// text itself as a string (`10min`, `10.0.0.0/8`).
+fn parse_value(text: &str) -> toml::Value {
+    let doc = format!("v = {text}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) if t.len() == 1 => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(text.to_string())),
+        _ => toml::Value::String(text.to_string()),
+    }
+}
+
+/// toml's messages span several lines (source excerpt); keep them on one.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Stage 3: typed values; every problem is reported, each with its key.
+pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> {
+    let mut errors = Vec::new();
+
+    let mut dur = |key: &str, text: &str| -> Duration {
+        parse_duration(text).unwrap_or_else(|e| {
+            errors.push(format!("track.{key}: {e}"));
+            Duration::ZERO
+        })
+    };
+    let t = &raw.track;
+    let track = TrackSettings {
+        tcp_inactivity_timeout: dur("tcp_inactivity_timeout", &t.tcp_inactivity_timeout),
+        udp_inactivity_timeout: dur("udp_inactivity_timeout", &t.udp_inactivity_timeout),
+        icmp_inactivity_timeout: dur("icmp_inactivity_timeout", &t.icmp_inactivity_timeout),
+        unknown_ip_inactivity_timeout: dur(
+            "unknown_ip_inactivity_timeout",
+            &t.unknown_ip_inactivity_timeout,
+        ),
+        tcp_attempt_delay: dur("tcp_attempt_delay", &t.tcp_attempt_delay),
+        tcp_close_delay: dur("tcp_close_delay", &t.tcp_close_delay),
+        tcp_connection_linger: dur("tcp_connection_linger", &t.tcp_connection_linger),
+        tcp_session_timer: dur("tcp_session_timer", &t.tcp_session_timer),
+        tcp_syn_timeout: dur("tcp_syn_timeout", &t.tcp_syn_timeout),
+        frag_timeout: dur("frag_timeout", &t.frag_timeout),
+        max_timer_expires: t.max_timer_expires,
+        uid_seed: t.uid_seed,
+        max_tunnel_depth: t.max_tunnel_depth,
+        max_tunnel_changes: t.max_tunnel_changes,
+    };
+
+    let mut local_nets = Vec::new();
+    for (i, net) in raw.site.local_nets.iter().enumerate() {
+        match net.parse::<Cidr>() {
+            Ok(c) => local_nets.push(c),
+            Err(e) => errors.push(format!("site.local_nets[{i}]: {e}")),
+        }
+    }
+
+    if raw.log.dir.is_empty() && cli.logdir.is_none() {
+        errors.push("log.dir: must not be empty (use \".\" for the current directory)".into());
+    }
+
+    if !errors.is_empty() {
+        return Err(ConfigError::Invalid(errors));
+    }
+
+    let json = cli.json || raw.log.json;
+    Ok(SensorConfig {
+        input: if cli.reads_stdin() {
+            Input::Stdin
+        } else {
+            Input::File(cli.read.clone())
+        },
+        log_dir: cli
+            .logdir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&raw.log.dir)),
+        log_format: if json { LogFormat::Json } else { LogFormat::Tsv },
+        ignore_checksums: cli.ignore_checksums || raw.capture.ignore_checksums,
+        site: SiteConfig {
+            local_nets,
+            private_address_space_is_local: raw.site.private_address_space_is_local,
+        },
+        likely_server_ports: LikelyServerPorts::from_config(raw.zeek.bare, &raw.zeek.scripts),
+        track,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(["connwatch", "-r", "t.pcap"].iter().chain(args)).unwrap()
+    }
+
+    fn from(text: Option<&str>, args: &[&str]) -> Result<SensorConfig, ConfigError> {
+        let c = cli(args);
+        let path = PathBuf::from("sensor.toml");
+        let raw = raw_from(text.map(|_| &path), text, &c.set)?;
+        validate(&c, raw)
+    }
+
+    fn err(text: Option<&str>, args: &[&str]) -> String {
+        from(text, args).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_match_zeek() {
+        let c = from(None, &[]).unwrap();
+        assert_eq!(c.input, Input::File("t.pcap".into()));
+        assert_eq!(c.log_dir, PathBuf::from("."));
+        assert_eq!(c.log_format, LogFormat::Tsv);
+        assert!(!c.ignore_checksums);
+        assert!(c.site.local_nets.is_empty() && c.site.private_address_space_is_local);
+        assert_eq!(c.likely_server_ports, LikelyServerPorts::zeek_default());
+        let t = c.track;
+        assert_eq!(t.tcp_inactivity_timeout, Duration::from_secs(300));
+        assert_eq!(t.udp_inactivity_timeout, Duration::from_secs(60));
+        assert_eq!(t.icmp_inactivity_timeout, Duration::from_secs(60));
+        assert_eq!(t.unknown_ip_inactivity_timeout, Duration::from_secs(60));
+        assert_eq!(t.tcp_attempt_delay, Duration::from_secs(5));
+        assert_eq!(t.tcp_close_delay, Duration::from_secs(5));
+        assert_eq!(t.tcp_connection_linger, Duration::from_secs(5));
+        assert_eq!(t.tcp_session_timer, Duration::from_secs(6));
+        assert_eq!(t.tcp_syn_timeout, Duration::from_secs(5));
+        assert_eq!(t.frag_timeout, Duration::from_secs(300));
+        assert_eq!(t.max_timer_expires, 300);
+        assert_eq!(t.uid_seed, None);
+        assert_eq!((t.max_tunnel_depth, t.max_tunnel_changes), (4, 5));
+    }
+
+    #[test]
+    fn file_values_and_flags() {
+        let text = r#"
+            [log]
+            dir = "logs"
+            json = true
+            [capture]
+            ignore_checksums = true
+            [site]
+            local_nets = ["10.0.0.0/8", "2001:db8::/32"]
+            private_address_space_is_local = false
+            [zeek]
+            bare = true
+            scripts = ["base/protocols/conn", "base/protocols/dns"]
+            [track]
+            tcp_inactivity_timeout = "10mins"
+            max_timer_expires = 0
+            uid_seed = 42
+        "#;
+        let c = from(Some(text), &[]).unwrap();
+        assert_eq!(c.log_dir, PathBuf::from("logs"));
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert!(c.ignore_checksums);
+        assert_eq!(c.site.local_nets.len(), 2);
+        assert!(!c.site.private_address_space_is_local);
+        assert!(c.likely_server_ports.udp.contains(53));
+        assert!(!c.likely_server_ports.tcp.contains(80));
+        assert_eq!(c.track.tcp_inactivity_timeout, Duration::from_secs(600));
+        assert_eq!(c.track.max_timer_expires, 0);
+        assert_eq!(c.track.uid_seed, Some(42));
+
+        let c = from(Some(text), &["--logdir", "elsewhere", "-C", "--json"]).unwrap();
+        assert_eq!(c.log_dir, PathBuf::from("elsewhere"));
+        let c = from(None, &["-C", "--json", "--logdir", "o"]).unwrap();
+        assert!(c.ignore_checksums && c.log_format == LogFormat::Json);
+        let stdin = Cli::try_parse_from(["connwatch", "-r", "-"]).unwrap();
+        assert_eq!(validate(&stdin, RawConfig::default()).unwrap().input, Input::Stdin);
+    }
+
+    #[test]
+    fn set_overrides_file_and_defaults() {
+        let text = "[track]\ntcp_inactivity_timeout = \"10min\"\n";
+        let c = from(
+            Some(text),
+            &[
+                "--set",
+                "track.tcp_inactivity_timeout=2min",
+                "--set",
+                "site.local_nets=[\"192.0.2.0/24\"]",
+                "--set",
+                "zeek.bare=true",
+                "--set",
+                "track.uid_seed=7",
+                "--set",
+                "log.dir=out dir",
+                "--set",
+                "zeek.scripts=[\"base/protocols/http\"]",
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.track.tcp_inactivity_timeout, Duration::from_secs(120));
+        assert_eq!(c.site.local_nets, vec!["192.0.2.0/24".parse().unwrap()]);
+        assert!(c.likely_server_ports.tcp.contains(80));
+        assert!(!c.likely_server_ports.udp.contains(53));
+        assert_eq!(c.track.uid_seed, Some(7));
+        assert_eq!(c.log_dir, PathBuf::from("out dir"));
+        // A bare CIDR string is accepted as a string where one is expected.
+        let e = err(None, &["--set", "site.local_nets=10.0.0.0/8"]);
+        assert!(e.contains("local_nets") || e.contains("sequence"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = err(Some("[track]\ntcp_timeout = \"5min\"\n"), &[]);
+        assert!(e.contains("tcp_timeout"), "{e}");
+        let e = err(Some("[nosuch]\nx = 1\n"), &[]);
+        assert!(e.contains("nosuch"), "{e}");
+        let e = err(None, &["--set", "track.tcp_timeout=5min"]);
+        assert!(e.contains("tcp_timeout"), "{e}");
+        let e = err(None, &["--set", "bogus.key=1"]);
+        assert!(e.contains("bogus"), "{e}");
+        let e = err(None, &["--set", "log.dir.sub=1"]);
+        assert!(e.contains("log.dir"), "{e}");
+        let e = err(Some("[log]\ndir = \"x\"\n"), &["--set", "log.dir.sub=1"]);
+        assert!(e.contains("log.dir") && e.contains("not a section"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_all_reported_with_their_keys() {
+        let text = r#"
+            [site]
+            local_nets = ["10.0.0.0/8", "10.0.0.0/33", "bogus"]
+            [track]
+            tcp_inactivity_timeout = "5 minutes"
+            frag_timeout = "10"
+        "#;
+        let e = err(Some(text), &[]);
+        assert!(e.contains("site.local_nets[1]") && e.contains("10.0.0.0/33"), "{e}");
+        assert!(e.contains("site.local_nets[2]") && e.contains("bogus"), "{e}");
+        assert!(e.contains("track.tcp_inactivity_timeout") && e.contains("minutes"), "{e}");
+        assert!(e.contains("track.frag_timeout") && e.contains("missing unit"), "{e}");
+        let e = err(None, &["--set", "track.udp_inactivity_timeout=forever"]);
+        assert!(e.contains("track.udp_inactivity_timeout"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_key() {
+        let e = err(Some("[log]\njson = \"yes\"\n"), &[]);
+        assert!(e.contains("json"), "{e}");
+        let e = err(None, &["--set", "track.max_timer_expires=-1"]);
+        assert!(e.contains("max_timer_expires") || e.contains("-1"), "{e}");
+        let e = err(Some("[log\n"), &["--set", "log.json=true"]);
+        assert!(e.contains("sensor.toml"), "{e}");
+    }
+
+    #[test]
+    fn load_reads_the_file() {
+        let dir = crate::sinks::test_support::TempDir::new();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[log]\njson = true\n").unwrap();
+        let p = path.to_str().unwrap();
+        let c = Cli::try_parse_from(["connwatch", "-r", "x", "-c", p]).unwrap();
+        assert_eq!(load(&c).unwrap().log_format, LogFormat::Json);
+        let missing = dir.path().join("missing.toml");
+        let c = Cli::try_parse_from(["connwatch", "-r", "x", "-c", missing.to_str().unwrap()])
+            .unwrap();
+        let e = load(&c).unwrap_err().to_string();
+        assert!(e.contains("missing.toml"), "{e}");
+    }
+}

@@ -1,0 +1,155 @@
+//! `TrackerConfig`: every knob of the tracker, already validated.
+//!
+//! Defaults are Zeek's (`base/init-bare.zeek`, `base/utils/site.zeek`); the
+//! sensor's config layer fills this from TOML and `--set`.
+
+use connwatch_wire::Duration;
+
+use crate::site::LocalNets;
+
+/// A set of ports (one bit per port).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PortSet {
+    bits: Box<[u64; 1024]>,
+}
+
+impl PortSet {
+    /// No ports.
+    pub fn new() -> Self {
+        PortSet {
+            bits: Box::new([0; 1024]),
+        }
+    }
+
+    /// The set of the given ports.
+    pub fn from_ports(ports: &[u16]) -> Self {
+        let mut s = Self::new();
+        for &p in ports {
+            s.insert(p);
+        }
+        s
+    }
+
+    /// Adds a port.
+    pub fn insert(&mut self, port: u16) {
+        self.bits[usize::from(port >> 6)] |= 1 << (port & 63);
+    }
+
+    /// True if the port is in the set.
+    #[inline]
+    pub fn contains(&self, port: u16) -> bool {
+        self.bits[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
+impl Default for PortSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for PortSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let ports: Vec<u16> = (0..=u16::MAX).filter(|p| self.contains(*p)).collect();
+        f.debug_set().entries(ports).finish()
+    }
+}
+
+/// Zeek's `likely_server_ports` with every default script loaded (the
+/// list in shared/spec/zeek-conn.md §6.1, Spicy analyzers included).
+pub const FULL_TCP_SERVER_PORTS: &[u16] = &[
+    21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 563, 585, 587, 614,
+    631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223,
+    5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
+];
+
+/// UDP part of the full list, tunnel ports included.
+pub const FULL_UDP_SERVER_PORTS: &[u16] = &[
+    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000,
+    2123, 2152, 3544, 4754, 4789, 5072, 6081,
+];
+
+/// Tunnel ports: likely server ports even in Zeek's bare mode.
+pub const TUNNEL_UDP_SERVER_PORTS: &[u16] = &[2123, 2152, 3544, 4754, 4789, 5072, 6081];
+
+/// Everything the tracker needs to know.
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    /// `tcp_inactivity_timeout` (5 min).
+    pub tcp_inactivity_timeout: Duration,
+    /// `udp_inactivity_timeout` (1 min); also the first inactivity timeout of
+    /// TCP connections until the handshake is over.
+    pub udp_inactivity_timeout: Duration,
+    /// `icmp_inactivity_timeout` (1 min).
+    pub icmp_inactivity_timeout: Duration,
+    /// `unknown_ip_inactivity_timeout` (1 min).
+    pub unknown_ip_inactivity_timeout: Duration,
+    /// `tcp_attempt_delay` (5 s).
+    pub tcp_attempt_delay: Duration,
+    /// `tcp_close_delay` (5 s).
+    pub tcp_close_delay: Duration,
+    /// `tcp_connection_linger` (5 s).
+    pub tcp_connection_linger: Duration,
+    /// `tcp_session_timer` (6 s).
+    pub tcp_session_timer: Duration,
+    /// `tcp_SYN_timeout` (5 s): first expire check after creation.
+    pub tcp_syn_timeout: Duration,
+    /// `frag_timeout` (5 min).
+    pub frag_timeout: Duration,
+    /// `Tunnel::ip_tunnel_timeout` (24 h).
+    pub ip_tunnel_timeout: Duration,
+    /// Longer inactivity timeout for interactive services (Zeek's
+    /// `base/protocols/conn/inactivity.zeek`: 1 h for ftp/ssh/telnet/rlogin).
+    pub interactive_inactivity_timeout: Duration,
+    /// Responder ports that get `interactive_inactivity_timeout` once
+    /// established (21, 22, 23, 513).
+    pub interactive_ports: Vec<u16>,
+    /// Do not verify IP/TCP/UDP/ICMP checksums (`-C`).
+    pub ignore_checksums: bool,
+    /// TCP likely server ports (orientation heuristic).
+    pub tcp_server_ports: PortSet,
+    /// UDP likely server ports.
+    pub udp_server_ports: PortSet,
+    /// `Site::local_nets` (already including the private ranges if
+    /// `private_address_space_is_local`).
+    pub local_nets: LocalNets,
+    /// Seed for uids; equal seeds give equal uids.
+    pub uid_seed: u64,
+    /// `Tunnel::max_depth` (4).
+    pub max_tunnel_depth: usize,
+    /// `Tunnel::max_changes_per_connection` (5).
+    pub max_tunnel_changes: u8,
+    /// Upper bound on tracked connections (0 = unbounded).
+    pub max_connections: usize,
+    /// Upper bound on IP fragments held for reassembly, in bytes.
+    pub max_fragment_bytes: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            tcp_inactivity_timeout: Duration::from_secs(300),
+            udp_inactivity_timeout: Duration::from_secs(60),
+            icmp_inactivity_timeout: Duration::from_secs(60),
+            unknown_ip_inactivity_timeout: Duration::from_secs(60),
+            tcp_attempt_delay: Duration::from_secs(5),
+            tcp_close_delay: Duration::from_secs(5),
+            tcp_connection_linger: Duration::from_secs(5),
+            tcp_session_timer: Duration::from_secs(6),
+            tcp_syn_timeout: Duration::from_secs(5),
+            frag_timeout: Duration::from_secs(300),
+            ip_tunnel_timeout: Duration::from_secs(86_400),
+            interactive_inactivity_timeout: Duration::from_secs(3600),
+            interactive_ports: vec![21, 22, 23, 513],
+            ignore_checksums: false,
+            tcp_server_ports: PortSet::from_ports(FULL_TCP_SERVER_PORTS),
+            udp_server_ports: PortSet::from_ports(FULL_UDP_SERVER_PORTS),
+            local_nets: LocalNets::zeek_default(),
+            uid_seed: 0x5eed,
+            max_tunnel_depth: 4,
+            max_tunnel_changes: 5,
+            max_connections: 0,
+            max_fragment_bytes: 64 << 20,
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `FlowKey`: the connection lookup key, the same for both directions.
+//!
+//! Zeek keys a connection by its 5-tuple in canonical order (smaller
+//! address/port first) so both directions find one entry; one-way ICMP
+//! types keep their direction (`ConnKey` with `is_one_way`). VLANs, MACs and
+//! tunnels are not part of the key (Zeek's default key policy).
+
+use core::net::IpAddr;
+
+/// Canonical connection key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// First address (IPv4 as an IPv4-mapped IPv6 address).
+    pub a: [u8; 16],
+    /// Second address.
+    pub b: [u8; 16],
+    /// Port of `a` (ICMP: type or counterpart).
+    pub pa: u16,
+    /// Port of `b`.
+    pub pb: u16,
+    /// IP protocol.
+    pub proto: u8,
+    /// Bit 0: IPv6; bit 1: one-way (not canonicalised).
+    pub flags: u8,
+}
+
+/// Turns an address into the 16 bytes used in keys.
+#[inline]
+pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
+    }
+}
+
+impl FlowKey {
+    /// Builds the key of a packet from `src:sport` to `dst:dport`; returns it
+    /// and whether the source is the key's `a` side.
+    #[inline]
+    pub fn new(
+        src: IpAddr,
+        sport: u16,
+        dst: IpAddr,
+        dport: u16,
+        proto: u8,
+        one_way: bool,
+    ) -> (FlowKey, bool) {
+        let v6 = src.is_ipv6();
+        let s = addr_bytes(src);
+        let d = addr_bytes(dst);
+        let flags = u8::from(v6) | (u8::from(one_way) << 1);
+        // Zeek's addr_port_canon_lt: compare addresses, then ports.
+        let src_first = one_way || (s, sport) < (d, dport);
+        if src_first {
+            (
+                FlowKey {
+                    a: s,
+                    b: d,
+                    pa: sport,
+                    pb: dport,
+                    proto,
+                    flags,
+                },
+                true,
+            )
+        } else {
+            (
+                FlowKey {
+                    a: d,
+                    b: s,
+                    pa: dport,
+                    pb: sport,
+                    proto,
+                    flags,
+                },
+                false,
+            )
+        }
+    }
+
+    /// Address `a` as an `IpAddr`.
+    pub fn addr_a(&self) -> IpAddr {
+        to_ip(self.a, self.flags & 1 != 0)
+    }
+
+    /// Address `b` as an `IpAddr`.
+    pub fn addr_b(&self) -> IpAddr {
+        to_ip(self.b, self.flags & 1 != 0)
+    }
+}
+
+/// Key bytes back to an address.
+pub fn to_ip(b: [u8; 16], v6: bool) -> IpAddr {
+    let a = core::net::Ipv6Addr::from(b);
+    if v6 {
+        IpAddr::V6(a)
+    } else {
+        match a.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(a),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_directions_share_a_key() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let (k1, s1) = FlowKey::new(a, 1234, b, 80, 6, false);
+        let (k2, s2) = FlowKey::new(b, 80, a, 1234, 6, false);
+        assert_eq!(k1, k2);
+        assert_ne!(s1, s2);
+        assert_eq!(k1.addr_a(), a);
+    }
+
+    #[test]
+    fn one_way_keys_keep_direction() {
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let (k1, _) = FlowKey::new(b, 3, a, 3, 1, true);
+        let (k2, _) = FlowKey::new(a, 3, b, 3, 1, true);
+        assert_ne!(k1, k2);
+    }
+}

@@ -1,0 +1,1063 @@
+//! TCP as Zeek tracks it: endpoint states, sequence-space sizes, history
+//! letters, content gaps and the close logic.
+//!
+//! A port of the rules in `TCPSessionAdapter.cc`, `TCP_Endpoint.cc` and
+//! `TCP_Reassembler.cc` (shared/spec/zeek-conn.md §3–§7). Zeek's reassembler
+//! keeps payload; for conn.log only *which* sequence ranges arrived matters,
+//! so the reassembler here is a model over sequence intervals that reports
+//! the same gaps (`G`/`g`, `missed_bytes`) without storing a byte.
+
+use connwatch_wire::TcpFlags;
+
+use crate::conn::{Conn, ORIG, RESP};
+use crate::record::ConnState;
+use crate::tracker::{TimerCtx, TimerKind};
+
+/// Sequence jumps larger than this in SYN/RST packets are not trusted.
+const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
+/// `tcp_max_initial_window`.
+const MAX_INITIAL_WINDOW: u64 = 16_384;
+/// `tcp_max_above_hole_without_any_acks`.
+const MAX_ABOVE_HOLE_WITHOUT_ACKS: u64 = 16_384;
+/// `tcp_excessive_data_without_further_acks`.
+const EXCESSIVE_DATA_WITHOUT_ACKS: u64 = 10 * 1024 * 1024;
+/// Out-of-order intervals kept per endpoint before giving up on reassembly.
+const MAX_HOLES: usize = 64;
+
+// History bits (TCP_Endpoint.h); the responder's are shifted by 16.
+const HIST_SYN_PKT: u32 = 0x1;
+const HIST_FIN_PKT: u32 = 0x2;
+const HIST_RST_PKT: u32 = 0x4;
+const HIST_FIN_RST_PKT: u32 = 0x8;
+const HIST_DATA_PKT: u32 = 0x10;
+const HIST_ACK_PKT: u32 = 0x20;
+const HIST_MULTI_FLAG_PKT: u32 = 0x40;
+
+/// A TCP endpoint's state (`TCP_ENDPOINT_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum EpState {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
+}
+
+fn is_handshake(s: EpState) -> bool {
+    matches!(s, EpState::Inactive | EpState::SynSent | EpState::SynAckSent)
+}
+
+#[inline]
+fn seq_delta(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
+}
+
+#[inline]
+fn full_seq(seq: u32, wraps: u32) -> u64 {
+    (u64::from(wraps) << 32) | u64::from(seq)
+}
+
+/// One side of a TCP connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Endpoint {
+    pub state: EpState,
+    pub prev_state: EpState,
+    start_seq: u32,
+    last_seq: u32,
+    ack_seq: u32,
+    seq_wraps: u32,
+    ack_wraps: u32,
+    hist_last_syn: u64,
+    hist_last_fin: u64,
+    hist_last_rst: u64,
+    fin_cnt: u32,
+    fin_seq: u64,
+    pub did_close: bool,
+    done_something: bool,
+    chk_cnt: u32,
+    rxmt_cnt: u32,
+    win0_cnt: u32,
+    gap_cnt: u32,
+    // Reassembler model: next in-order sequence number, trim point and
+    // the undelivered intervals above it.
+    last_reassem_seq: u64,
+    trim_seq: u64,
+    holes: Vec<(u64, u64)>,
+    skip_deliveries: bool,
+    did_eof: bool,
+}
+
+impl Endpoint {
+    fn new() -> Self {
+        Endpoint {
+            last_reassem_seq: 1,
+            trim_seq: 1,
+            ..Default::default()
+        }
+    }
+
+    fn update_last_seq(&mut self, seq: u32) {
+        if seq < self.last_seq {
+            self.seq_wraps = self.seq_wraps.wrapping_add(1);
+        }
+        self.last_seq = seq;
+    }
+
+    fn update_ack_seq(&mut self, seq: u32) {
+        if seq < self.ack_seq {
+            self.ack_wraps = self.ack_wraps.wrapping_add(1);
+        }
+        self.ack_seq = seq;
+    }
+
+    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
+        full_seq(seq, wraps).wrapping_sub(u64::from(self.start_seq))
+    }
+
+    fn no_data_acked(&self) -> bool {
+        let ack = full_seq(self.ack_seq, self.ack_wraps);
+        let start = u64::from(self.start_seq);
+        ack == start || ack == start + 1
+    }
+
+    /// Zeek's `get_relative_seq`; also says whether `cur` lies before the
+    /// start of the sequence space.
+    fn relative_seq(&self, cur: u32, last: u32, wraps: u32) -> (u64, bool) {
+        let mut wraps = wraps;
+        let delta = seq_delta(cur, last);
+        if delta < 0 {
+            if wraps > 0 && cur > last {
+                wraps -= 1;
+            }
+        } else if delta > 0 && cur < last {
+            wraps += 1;
+        }
+        if wraps == 0 {
+            let d = seq_delta(cur, self.start_seq);
+            return (d as i64 as u64, d < 0);
+        }
+        (self.to_relative(cur, wraps), false)
+    }
+
+    /// Payload size per sequence numbers (`TCP_Endpoint::Size`).
+    fn size(&self, peer_state: EpState) -> u64 {
+        if self.prev_state == EpState::SynSent
+            && self.state == EpState::Reset
+            && peer_state == EpState::Inactive
+            && !self.no_data_acked()
+        {
+            return 0;
+        }
+        let last = full_seq(self.last_seq, self.seq_wraps);
+        let ack = full_seq(self.ack_seq, self.ack_wraps);
+        let start = u64::from(self.start_seq);
+        let mut size = if last > ack {
+            last.wrapping_sub(start)
+        } else {
+            ack.wrapping_sub(start)
+        };
+        if size != 0 {
+            size -= 1;
+        }
+        if self.fin_cnt > 0 && size != 0 {
+            size -= 1;
+        }
+        size
+    }
+
+    fn has_undelivered_data(&self) -> bool {
+        !self.holes.is_empty()
+    }
+
+    fn undelivered_bytes(&self) -> u64 {
+        self.holes
+            .last()
+            .map_or(0, |h| h.1.saturating_sub(self.last_reassem_seq))
+    }
+}
+
+/// Per-connection TCP state.
+#[derive(Debug, Clone)]
+pub(crate) struct TcpConn {
+    pub ep: [Endpoint; 2],
+    is_partial: bool,
+    first_packet_seen: u8,
+    pub is_active: bool,
+    close_deferred: bool,
+    deferred_gen_event: bool,
+}
+
+/// What a segment looks like to the state machine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    pub flags: TcpFlags,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    /// Payload length per the IP header.
+    pub len: u32,
+    /// The payload was captured in full.
+    pub complete: bool,
+}
+
+/// A gap the reassembler reported.
+struct GapReport {
+    side: usize,
+    len: u64,
+}
+
+impl TcpConn {
+    pub fn new() -> Self {
+        TcpConn {
+            ep: [Endpoint::new(), Endpoint::new()],
+            is_partial: false,
+            first_packet_seen: 0,
+            is_active: true,
+            close_deferred: false,
+            deferred_gen_event: false,
+        }
+    }
+
+    /// The roles were swapped (Zeek's `TCPSessionAdapter::FlipRoles`).
+    pub fn flip(&mut self) {
+        self.ep.swap(0, 1);
+        let f = self.first_packet_seen;
+        self.first_packet_seen = ((f & 1) << 1) | ((f & 2) >> 1);
+        self.is_partial = false;
+    }
+
+    fn is_closed(&self) -> bool {
+        self.ep[ORIG].did_close || self.ep[RESP].did_close
+    }
+
+    fn both_closed(&self) -> bool {
+        self.ep[ORIG].did_close && self.ep[RESP].did_close
+    }
+
+    /// Zeek's `IsReuse`: does this SYN start a new connection on the same
+    /// 5-tuple? `is_orig` is the packet's direction in the current roles.
+    pub fn is_reuse(&self, flags: TcpFlags, seq: u32) -> bool {
+        if !flags.syn() {
+            return false;
+        }
+        let mut conn_orig = ORIG;
+        if flags.ack() {
+            if self.ep[ORIG].state != EpState::Inactive {
+                return false;
+            }
+            conn_orig = RESP;
+        }
+        if !self.is_closed() {
+            let o = &self.ep[conn_orig];
+            if seq == o.start_seq {
+                return false;
+            }
+            if !flags.ack()
+                && o.state == EpState::SynAckSent
+                && self.ep[RESP].state == EpState::Inactive
+                && seq == self.ep[RESP].start_seq
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn set_partial_status(&mut self, flags: TcpFlags, is_orig: bool) {
+        if is_orig {
+            if self.first_packet_seen & 1 == 0 {
+                self.is_partial = !flags.syn() || flags.ack();
+            }
+        } else if self.first_packet_seen & 2 == 0 && !self.is_partial {
+            self.is_partial = !flags.syn();
+        }
+    }
+
+    fn set_state(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>, e: usize, new: EpState) {
+        let cur = self.ep[e].state;
+        if new != cur {
+            if !is_handshake(new) && is_handshake(cur) && is_handshake(self.ep[1 - e].state) {
+                ctx.set_inactivity_timeout(conn, ctx.cfg.tcp_inactivity_timeout);
+            }
+            self.ep[e].prev_state = cur;
+            self.ep[e].state = new;
+        }
+    }
+
+    fn side_mask(side: usize, mask: u32) -> u32 {
+        if side == ORIG {
+            mask
+        } else {
+            mask << 16
+        }
+    }
+
+    fn letter(side: usize, c: u8) -> u8 {
+        if side == ORIG {
+            c
+        } else {
+            c.to_ascii_lowercase()
+        }
+    }
+
+    /// A bad checksum from `side` (scaled `C`/`c`).
+    pub fn checksum_error(&mut self, conn: &mut Conn, side: usize) {
+        let mut n = self.ep[side].chk_cnt;
+        conn.scaled_history(Self::letter(side, b'C'), &mut n);
+        self.ep[side].chk_cnt = n;
+    }
+
+    fn update_history(&mut self, conn: &mut Conn, e: usize, flags: TcpFlags, rel_seq: u64, len: u32) {
+        let bits = u8::from(flags.syn()) + u8::from(flags.fin()) + u8::from(flags.rst());
+        let m = |mask| Self::side_mask(e, mask);
+        let l = |c| Self::letter(e, c);
+        if bits > 1 {
+            if flags.fin() && flags.rst() {
+                conn.check_history(m(HIST_FIN_RST_PKT), l(b'I'));
+            } else {
+                conn.check_history(m(HIST_MULTI_FLAG_PKT), l(b'Q'));
+            }
+        } else if bits == 1 {
+            let ep = &mut self.ep[e];
+            if flags.syn() {
+                let code = if flags.ack() { b'H' } else { b'S' };
+                if conn.check_history(m(HIST_SYN_PKT), l(code)) && rel_seq != ep.hist_last_syn {
+                    conn.add_history(l(code));
+                }
+                ep.hist_last_syn = rel_seq;
+            }
+            if flags.fin() {
+                let end = rel_seq.wrapping_add(u64::from(len));
+                if conn.check_history(m(HIST_FIN_PKT), l(b'F')) && end != ep.hist_last_fin {
+                    conn.add_history(l(b'F'));
+                }
+                ep.hist_last_fin = end;
+            }
+            if flags.rst() {
+                if conn.check_history(m(HIST_RST_PKT), l(b'R')) && rel_seq != ep.hist_last_rst {
+                    conn.add_history(l(b'R'));
+                }
+                ep.hist_last_rst = rel_seq;
+            }
+        } else if len > 0 {
+            conn.check_history(m(HIST_DATA_PKT), l(b'D'));
+        } else if flags.ack() {
+            conn.check_history(m(HIST_ACK_PKT), l(b'A'));
+        }
+    }
+
+    /// Processes one segment from the side that is `is_orig` in the current
+    /// roles. Returns the sender's side index after processing (roles may
+    /// have been flipped), for the packet counters.
+    pub fn process(
+        &mut self,
+        conn: &mut Conn,
+        ctx: &mut TimerCtx<'_>,
+        is_orig: bool,
+        seg: &Segment,
+    ) -> usize {
+        let mut e = if is_orig { ORIG } else { RESP };
+        let flags = seg.flags;
+        let len = seg.len;
+
+        // SYN-ACK-first rule (spec §5.2): a connection whose history is just
+        // `H` is turned around by the first A or D, which is then recorded in
+        // the new orientation.
+        if conn.history.as_bytes() == b"H"
+            && !flags.syn()
+            && !flags.fin()
+            && !flags.rst()
+            && (len > 0 || flags.ack())
+        {
+            conn.flip_common();
+            self.flip();
+            conn.history.set(b"^h");
+            conn.flipped_late = true;
+            e = 1 - e;
+        }
+
+        self.set_partial_status(flags, e == ORIG);
+
+        let mut seg_len = len;
+        if flags.syn() {
+            seg_len += 1;
+        }
+        if flags.fin() {
+            seg_len += 1;
+        }
+        if flags.rst() {
+            seg_len -= len;
+        }
+        let seq_one_past = seg.seq.wrapping_add(seg_len);
+        self.init_endpoint(e, flags, seg.seq, seq_one_past);
+
+        let (rel_seq, seq_underflow) = {
+            let ep = &self.ep[e];
+            ep.relative_seq(seg.seq, ep.last_seq, ep.seq_wraps)
+        };
+
+        self.update_history(conn, e, flags, rel_seq, len);
+
+        // Zero windows (update_window): not with/after a RST, not after the
+        // peer's FIN.
+        if seg.window == 0
+            && !flags.rst()
+            && self.ep[1 - e].state != EpState::Closed
+            && self.ep[e].state != EpState::Reset
+        {
+            let mut n = self.ep[e].win0_cnt;
+            conn.scaled_history(Self::letter(e, b'W'), &mut n);
+            self.ep[e].win0_cnt = n;
+        }
+
+        if !self.both_closed() {
+            conn.last = ctx.now;
+        }
+
+        if flags.fin() {
+            self.ep[e].fin_cnt += 1;
+            self.ep[e].fin_seq = rel_seq.wrapping_add(u64::from(seg_len));
+        }
+
+        let p = 1 - e;
+        let mut rel_ack = 0u64;
+        if flags.ack() {
+            if self.ep[p].state == EpState::Inactive {
+                rel_ack = 1;
+                let peer = &mut self.ep[p];
+                let a = seg.ack.wrapping_sub(1);
+                peer.start_seq = a;
+                peer.ack_seq = a;
+                peer.last_seq = a;
+            } else {
+                let peer = &self.ep[p];
+                let (r, under) = peer.relative_seq(seg.ack, peer.ack_seq, peer.ack_wraps);
+                if under {
+                    rel_ack = 0;
+                } else {
+                    rel_ack = r;
+                    if !flags.rst() {
+                        let peer = &mut self.ep[p];
+                        let delta = seq_delta(seg.ack, peer.ack_seq);
+                        if !(seg.ack == 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0 {
+                            peer.update_ack_seq(seg.ack);
+                        }
+                    }
+                }
+            }
+        }
+
+        let delta_last = self.update_last_seq(conn, e, seq_one_past, flags, len);
+        self.ep[e].done_something = true;
+
+        let (mut e, mut p) = (e, p);
+        let (do_close, gen_event) =
+            self.update_state_machine(conn, ctx, &mut e, &mut p, seg, delta_last);
+
+        let mut gaps = [None, None, None, None];
+        let mut ngaps = 0;
+        if flags.ack() {
+            self.ack_received(p, rel_ack, &mut |g| {
+                if ngaps < gaps.len() {
+                    gaps[ngaps] = Some(g);
+                    ngaps += 1;
+                }
+            });
+            self.check_eof(conn, ctx, p);
+        }
+
+        let rel_data_seq = if flags.syn() { rel_seq.wrapping_add(1) } else { rel_seq };
+        if len > 0 && !flags.rst() && !seq_underflow && seg.complete {
+            self.data_sent(e, rel_data_seq, u64::from(len));
+        }
+        self.check_eof(conn, ctx, e);
+
+        if do_close {
+            self.connection_closed(conn, ctx, e, p, gen_event);
+        }
+
+        for g in gaps.iter().flatten() {
+            self.report_gap(conn, g);
+        }
+        e
+    }
+
+    fn report_gap(&mut self, conn: &mut Conn, g: &GapReport) {
+        // Gap(): only for connections cleanly established or closing.
+        let clean = |ep: &Endpoint| {
+            ep.state == EpState::Established
+                || (ep.state == EpState::Closed && ep.prev_state == EpState::Established)
+        };
+        if clean(&self.ep[g.side]) && clean(&self.ep[1 - g.side]) {
+            let mut n = self.ep[g.side].gap_cnt;
+            conn.scaled_history(Self::letter(g.side, b'G'), &mut n);
+            self.ep[g.side].gap_cnt = n;
+            conn.missed_bytes += g.len;
+        }
+    }
+
+    fn init_endpoint(&mut self, e: usize, flags: TcpFlags, first_seq: u32, last_seq: u32) {
+        let ep = &mut self.ep[e];
+        match ep.state {
+            EpState::Inactive => {
+                let mut last = last_seq;
+                if flags.syn() {
+                    ep.ack_seq = first_seq;
+                    ep.start_seq = first_seq;
+                } else {
+                    ep.ack_seq = first_seq.wrapping_sub(1);
+                    ep.start_seq = first_seq.wrapping_sub(1);
+                    last = first_seq;
+                }
+                ep.last_seq = last;
+            }
+            EpState::SynSent | EpState::SynAckSent => {
+                if flags.syn() && first_seq != ep.start_seq {
+                    ep.start_seq = first_seq;
+                    ep.ack_seq = first_seq;
+                    ep.last_seq = last_seq;
+                }
+            }
+            EpState::Established | EpState::Partial => {
+                if flags.syn() {
+                    ep.start_seq = first_seq;
+                    ep.ack_seq = first_seq;
+                    ep.last_seq = last_seq;
+                }
+            }
+            EpState::Reset => {
+                if flags.syn() && ep.prev_state == EpState::Inactive {
+                    ep.start_seq = first_seq;
+                    ep.ack_seq = first_seq;
+                    ep.last_seq = last_seq;
+                }
+            }
+            EpState::Closed => {}
+        }
+    }
+
+    fn update_last_seq(&mut self, conn: &mut Conn, e: usize, last_seq: u32, flags: TcpFlags, len: u32) -> i32 {
+        let ep = &mut self.ep[e];
+        let delta_last = seq_delta(last_seq, ep.last_seq);
+        if (flags.syn() || flags.rst())
+            && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last)
+        {
+            // Not trusted.
+        } else if flags.fin() && ep.last_seq == ep.start_seq.wrapping_add(1) {
+            ep.update_last_seq(last_seq);
+        } else if ep.state == EpState::Reset {
+            // Sequence numbers after our own RST are not trusted.
+        } else if delta_last > 0 {
+            ep.update_last_seq(last_seq);
+        } else if len > 0 {
+            let mut n = ep.rxmt_cnt;
+            conn.scaled_history(Self::letter(e, b'T'), &mut n);
+            self.ep[e].rxmt_cnt = n;
+        }
+        delta_last
+    }
+
+    /// `UpdateStateMachine`. `e`/`p` follow the endpoints if the roles flip.
+    fn update_state_machine(
+        &mut self,
+        conn: &mut Conn,
+        ctx: &mut TimerCtx<'_>,
+        e: &mut usize,
+        p: &mut usize,
+        seg: &Segment,
+        delta_last: i32,
+    ) -> (bool, bool) {
+        let flags = seg.flags;
+        let mut do_close = false;
+        let mut gen_event = false;
+        let is_orig = *e == ORIG;
+        match self.ep[*e].state {
+            EpState::Inactive => {
+                if flags.syn() {
+                    if is_orig {
+                        let s = if flags.ack() { EpState::SynAckSent } else { EpState::SynSent };
+                        self.set_state(conn, ctx, *e, s);
+                        let at = ctx.now_secs() + ctx.cfg.tcp_attempt_delay.as_secs_f64();
+                        if ctx.cfg.tcp_attempt_delay.as_nanos() != 0 {
+                            ctx.arm(conn, TimerKind::Attempt, at);
+                        }
+                    } else {
+                        if !flags.ack()
+                            && self.ep[*p].state == EpState::SynAckSent
+                            && seg.seq == self.ep[*e].start_seq
+                        {
+                            // SYN/SYN-ACK reversal: flip and establish.
+                            self.is_partial = false;
+                            conn.flip_common();
+                            self.flip();
+                            conn.flipped_late = true;
+                            core::mem::swap(e, p);
+                            self.set_state(conn, ctx, *p, EpState::Established);
+                            self.first_packet_seen |= 1;
+                        }
+                        if self.ep[*p].state == EpState::SynSent {
+                            self.set_state(conn, ctx, *p, EpState::Established);
+                        }
+                        self.set_state(conn, ctx, *e, EpState::Established);
+                        if self.ep[*p].state != EpState::Partial {
+                            self.connection_established(conn, ctx);
+                        }
+                    }
+                }
+                if flags.fin() {
+                    self.set_state(conn, ctx, *e, EpState::Closed);
+                    do_close = true;
+                    gen_event = true;
+                }
+                if flags.rst() {
+                    self.set_state(conn, ctx, *e, EpState::Reset);
+                    let is_reject = if *e == ORIG {
+                        self.ep[*p].state == EpState::Established
+                    } else {
+                        matches!(self.ep[*p].state, EpState::SynSent | EpState::SynAckSent)
+                    };
+                    do_close = true;
+                    gen_event = !is_reject;
+                }
+                if self.ep[*e].state == EpState::Inactive {
+                    let is_orig = *e == ORIG;
+                    if !is_orig && seg.len == 0 && self.ep[ORIG].state == EpState::SynSent {
+                        // An ACK of the SYN before the SYN-ACK: not partial.
+                    } else if flags.ack() && self.ep[*p].state == EpState::Established {
+                        self.set_state(conn, ctx, *e, EpState::Established);
+                        self.is_partial = false;
+                        self.first_packet_seen |= if is_orig { 1 } else { 2 };
+                    } else {
+                        self.set_state(conn, ctx, *e, EpState::Partial);
+                    }
+                }
+            }
+            EpState::SynSent | EpState::SynAckSent => {
+                if flags.fin() {
+                    self.set_state(conn, ctx, *e, EpState::Closed);
+                    do_close = true;
+                    gen_event = true;
+                }
+                if flags.rst() {
+                    self.set_state(conn, ctx, *e, EpState::Reset);
+                    self.is_active = false;
+                    do_close = true;
+                }
+            }
+            EpState::Established | EpState::Partial => {
+                if flags.syn()
+                    && self.ep[*e].state == EpState::Partial
+                    && self.ep[*p].state == EpState::Inactive
+                    && !flags.ack()
+                {
+                    self.set_state(conn, ctx, *e, EpState::SynSent);
+                }
+                if flags.fin() && !flags.rst() {
+                    self.set_state(conn, ctx, *e, EpState::Closed);
+                    if self.ep[*p].state == EpState::Reset
+                        && self.ep[*p].prev_state == EpState::Closed
+                    {
+                        // FIN then RST from the peer was a normal close.
+                        self.set_state(conn, ctx, *p, EpState::Closed);
+                    }
+                    do_close = true;
+                    gen_event = true;
+                }
+                if flags.rst() {
+                    self.set_state(conn, ctx, *e, EpState::Reset);
+                    do_close = true;
+                    if self.ep[*p].state != EpState::Reset
+                        || self.ep[*p].prev_state != EpState::Established
+                    {
+                        self.is_active = false;
+                    }
+                }
+            }
+            EpState::Closed => {
+                if flags.rst() && self.ep[*p].state != EpState::Closed {
+                    self.set_state(conn, ctx, *e, EpState::Reset);
+                    if !self.ep[*e].did_close {
+                        do_close = true;
+                    }
+                }
+                let _ = delta_last;
+            }
+            EpState::Reset => {}
+        }
+        (do_close, gen_event)
+    }
+
+    /// Zeek's `connection_established` event and the script reaction in
+    /// `base/protocols/conn/inactivity.zeek`.
+    fn connection_established(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>) {
+        let (_, orig_p) = conn.orig();
+        let mut service_port = conn.resp_port();
+        let servers = &ctx.cfg.tcp_server_ports;
+        if self.ep[ORIG].state == EpState::Inactive
+            && !servers.contains(service_port)
+            && servers.contains(orig_p)
+        {
+            service_port = orig_p;
+        }
+        if ctx.cfg.interactive_ports.contains(&service_port) {
+            let t = ctx.cfg.interactive_inactivity_timeout;
+            ctx.set_inactivity_timeout(conn, t);
+        }
+    }
+
+    // --- reassembler model -------------------------------------------------
+
+    fn data_sent(&mut self, e: usize, seq: u64, len: u64) {
+        let peer_state = self.ep[1 - e].state;
+        let ep = &mut self.ep[e];
+        if ep.skip_deliveries {
+            return;
+        }
+        let ack = ep.to_relative(ep.ack_seq, ep.ack_wraps);
+        let (mut seq, upper) = (seq, seq.wrapping_add(len));
+        if seq < ack {
+            if upper <= ack {
+                return;
+            }
+            seq = ack;
+        }
+        // NewBlock
+        if upper <= ep.trim_seq {
+            return;
+        }
+        if seq < ep.trim_seq {
+            seq = ep.trim_seq;
+        }
+        if seq <= ep.last_reassem_seq {
+            if upper > ep.last_reassem_seq {
+                ep.last_reassem_seq = upper;
+                Self::absorb_holes(ep);
+                // BlockInserted: drop delivered data nobody acks.
+                if ep.no_data_acked() && ep.size(peer_state) > MAX_INITIAL_WINDOW {
+                    ep.trim_seq = ep.trim_seq.max(ep.last_reassem_seq);
+                }
+            }
+        } else {
+            Self::insert_hole(ep, seq, upper);
+        }
+        if ep.no_data_acked() && ep.undelivered_bytes() > MAX_ABOVE_HOLE_WITHOUT_ACKS {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+        let buffered = ep.last_reassem_seq.saturating_sub(ep.trim_seq)
+            + ep.holes.iter().map(|h| h.1 - h.0).sum::<u64>();
+        if buffered > EXCESSIVE_DATA_WITHOUT_ACKS {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+    }
+
+    fn insert_hole(ep: &mut Endpoint, seq: u64, upper: u64) {
+        // Keep intervals sorted and disjoint.
+        let pos = ep.holes.partition_point(|h| h.1 < seq);
+        let mut lo = seq;
+        let mut hi = upper;
+        let mut end = pos;
+        while end < ep.holes.len() && ep.holes[end].0 <= hi {
+            lo = lo.min(ep.holes[end].0);
+            hi = hi.max(ep.holes[end].1);
+            end += 1;
+        }
+        ep.holes.splice(pos..end, [(lo, hi)]);
+        if ep.holes.len() > MAX_HOLES {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+    }
+
+    fn absorb_holes(ep: &mut Endpoint) {
+        while let Some(&(lo, hi)) = ep.holes.first() {
+            if lo > ep.last_reassem_seq {
+                break;
+            }
+            ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
+            ep.holes.remove(0);
+        }
+    }
+
+    /// The peer acknowledged up to `seq` of endpoint `e`'s data
+    /// (`TCP_Reassembler::AckReceived` + `TrimToSeq` + `Undelivered`).
+    fn ack_received(&mut self, e: usize, seq: u64, report: &mut dyn FnMut(GapReport)) {
+        let is_partial = self.is_partial;
+        let ep = &mut self.ep[e];
+        let mut seq = seq;
+        if ep.fin_cnt > 0 && seq >= ep.fin_seq {
+            seq = ep.fin_seq.wrapping_sub(1);
+        }
+        if seq <= ep.trim_seq {
+            return;
+        }
+        if seq > ep.last_reassem_seq {
+            // Undelivered(seq)
+            if seq <= 2 && is_partial {
+                // The faked SYN of a partial connection: not a gap.
+            } else {
+                if !ep.skip_deliveries {
+                    while let Some(&(lo, hi)) = ep.holes.first() {
+                        if lo >= seq {
+                            break;
+                        }
+                        if lo > ep.last_reassem_seq {
+                            report(GapReport {
+                                side: e,
+                                len: lo - ep.last_reassem_seq,
+                            });
+                        }
+                        ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
+                        ep.holes.remove(0);
+                        Self::absorb_holes(ep);
+                    }
+                    if seq > ep.last_reassem_seq {
+                        report(GapReport {
+                            side: e,
+                            len: seq - ep.last_reassem_seq,
+                        });
+                    }
+                }
+                if seq > ep.last_reassem_seq {
+                    ep.last_reassem_seq = seq;
+                }
+            }
+        }
+        ep.holes.retain(|h| h.1 > seq);
+        if let Some(h) = ep.holes.first_mut() {
+            h.0 = h.0.max(seq);
+        }
+        ep.trim_seq = ep.trim_seq.max(seq);
+    }
+
+    fn data_pending(&self, e: usize) -> bool {
+        let ep = &self.ep[e];
+        if ep.skip_deliveries {
+            return false;
+        }
+        let delivered = u64::from(ep.start_seq).wrapping_add(ep.last_reassem_seq);
+        let last = full_seq(ep.last_seq, ep.seq_wraps);
+        if last < delivered {
+            return false;
+        }
+        if delivered != last.wrapping_sub(1) && delivered != last {
+            return true;
+        }
+        ep.state != EpState::Reset && self.ep[1 - e].has_undelivered_data()
+    }
+
+    fn check_eof(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>, e: usize) {
+        let ep = &self.ep[e];
+        if !ep.did_eof
+            && (ep.fin_cnt > 0 || matches!(ep.state, EpState::Closed | EpState::Reset))
+            && !self.data_pending(e)
+        {
+            self.ep[e].did_eof = true;
+            if self.close_deferred {
+                let gen = self.deferred_gen_event;
+                self.connection_closed(conn, ctx, e, 1 - e, gen);
+                self.close_deferred = false;
+            }
+        }
+    }
+
+    fn connection_closed(
+        &mut self,
+        conn: &mut Conn,
+        ctx: &mut TimerCtx<'_>,
+        e: usize,
+        p: usize,
+        gen_event: bool,
+    ) {
+        if self.data_pending(e) {
+            self.close_deferred = true;
+            if !self.deferred_gen_event {
+                self.deferred_gen_event = gen_event;
+            }
+            return;
+        }
+        self.close_deferred = false;
+        if self.ep[e].did_close {
+            return;
+        }
+        self.ep[e].did_close = true;
+        let close_complete = self.ep[e].state == EpState::Reset
+            || self.ep[p].did_close
+            || self.ep[p].state == EpState::Inactive;
+        let last = conn.last.as_zeek_secs();
+        if close_complete {
+            if self.ep[e].prev_state != EpState::Inactive || self.ep[p].state != EpState::Inactive {
+                let mut gen = gen_event;
+                if self.deferred_gen_event {
+                    gen = true;
+                    self.deferred_gen_event = false;
+                }
+                if gen {
+                    self.is_active = false;
+                }
+            }
+            ctx.cancel_analyzer_timers(conn);
+            let delay = ctx.cfg.tcp_close_delay.as_secs_f64();
+            ctx.arm(conn, TimerKind::Delete, last + delay);
+        } else if self.ep[e].prev_state != EpState::Inactive {
+            let t = last + ctx.cfg.tcp_session_timer.as_secs_f64();
+            ctx.arm(conn, TimerKind::Expire, t);
+        }
+    }
+
+    // --- timers ------------------------------------------------------------
+
+    /// `AttemptTimer`: true if the connection must be removed.
+    pub fn attempt_timer(&mut self) -> bool {
+        if !self.is_active {
+            return false;
+        }
+        if matches!(self.ep[ORIG].state, EpState::SynSent | EpState::SynAckSent)
+            && self.ep[RESP].state == EpState::Inactive
+        {
+            self.is_active = false;
+            return true;
+        }
+        false
+    }
+
+    /// `ExpireTimer` at network time `now`: `Some(true)` remove, `Some(false)`
+    /// re-arm at `now + tcp_session_timer`, `None` do nothing.
+    pub fn expire_timer(&mut self, last: f64, linger: f64, now: f64) -> Option<bool> {
+        if !self.is_active {
+            return None;
+        }
+        if last + linger < now {
+            let (o, r) = (&self.ep[ORIG], &self.ep[RESP]);
+            if (o.did_close || r.did_close)
+                && ((o.did_close && r.did_close)
+                    || o.state == EpState::Reset
+                    || r.state == EpState::Reset
+                    || o.state == EpState::Inactive
+                    || r.state == EpState::Inactive)
+            {
+                self.is_active = false;
+                return Some(true);
+            }
+            if r.state == EpState::Inactive && o.state == EpState::Inactive {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
+    // --- results -------------------------------------------------------------
+
+    /// Payload bytes per side.
+    pub fn sizes(&self) -> [u64; 2] {
+        [
+            self.ep[ORIG].size(self.ep[RESP].state),
+            self.ep[RESP].size(self.ep[ORIG].state),
+        ]
+    }
+
+    /// conn.log `conn_state` (`conn_state()` in base/protocols/conn/main.zeek).
+    pub fn conn_state(&self, history: &[u8]) -> ConnState {
+        use EpState::*;
+        let os = self.ep[ORIG].state;
+        let rs = self.ep[RESP].state;
+        let inactive = |s| matches!(s, Inactive | Partial);
+        let sizes = self.sizes();
+        if rs == Reset {
+            if matches!(os, SynSent | SynAckSent) || (os == Reset && sizes == [0, 0]) {
+                return ConnState::REJ;
+            }
+            if inactive(os) {
+                return ConnState::RSTRH;
+            }
+            return ConnState::RSTR;
+        }
+        if os == Reset {
+            if inactive(rs) {
+                if rstos0_history(history) {
+                    return ConnState::RSTOS0;
+                }
+                return ConnState::OTH;
+            }
+            return ConnState::RSTO;
+        }
+        if os == Closed && rs == Closed {
+            return ConnState::SF;
+        }
+        if os == Closed {
+            return if inactive(rs) { ConnState::SH } else { ConnState::S2 };
+        }
+        if rs == Closed {
+            return if inactive(os) { ConnState::SHR } else { ConnState::S3 };
+        }
+        if os == SynSent && rs == Inactive {
+            return ConnState::S0;
+        }
+        if os == Established && rs == Established {
+            return ConnState::S1;
+        }
+        ConnState::OTH
+    }
+}
+
+/// `/^\^?S[^HAFGIQ]*R.*/` over the whole history.
+fn rstos0_history(h: &[u8]) -> bool {
+    let h = h.strip_prefix(b"^").unwrap_or(h);
+    let Some(rest) = h.strip_prefix(b"S") else {
+        return false;
+    };
+    for &c in rest {
+        if c == b'R' {
+            return true;
+        }
+        if b"HAFGIQ".contains(&c) {
+            return false;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rstos0_pattern() {
+        assert!(rstos0_history(b"SR"));
+        assert!(rstos0_history(b"SDR"));
+        assert!(rstos0_history(b"^SdR"));
+        assert!(!rstos0_history(b"SAR"));
+        assert!(!rstos0_history(b"ShR"[..2].as_ref()));
+        assert!(!rstos0_history(b"DR"));
+    }
+
+    #[test]
+    fn relative_seq_wraps() {
+        let mut ep = Endpoint::new();
+        ep.start_seq = u32::MAX - 10;
+        ep.last_seq = u32::MAX - 5;
+        // Past the wrap point the relative number keeps growing.
+        let (r, under) = ep.relative_seq(5, ep.last_seq, 0);
+        assert!(!under);
+        assert_eq!(r, 16);
+        // Before the start: underflow.
+        let (_, under) = ep.relative_seq(u32::MAX - 20, ep.last_seq, 0);
+        assert!(under);
+    }
+
+    #[test]
+    fn size_counts_syn_and_fin_out() {
+        let mut ep = Endpoint::new();
+        ep.start_seq = 1000;
+        ep.last_seq = 1000 + 1 + 100 + 1;
+        ep.fin_cnt = 1;
+        assert_eq!(ep.size(EpState::Established), 100);
+        // Sequence space beyond 4 GiB.
+        ep.seq_wraps = 1;
+        assert_eq!(ep.size(EpState::Established), (1u64 << 32) + 100);
+    }
+}

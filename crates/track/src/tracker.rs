@@ -1,0 +1,810 @@
+//! `ConnTracker`: the connection table, per-packet dispatch to the TCP and
+//! UDP/ICMP rules, timers on network time, and record emission.
+//!
+//! Zeek semantics (shared/spec/zeek-conn.md): before a packet is processed,
+//! every timer due at or before its timestamp fires; a connection is looked
+//! up by its canonical 5-tuple (one hash lookup per packet), created with
+//! Zeek's orientation heuristics, and removed by its timers or at the end of
+//! input, when its conn.log record is emitted.
+
+use core::net::IpAddr;
+
+use connwatch_wire::{Duration, IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
+use hashbrown::HashTable;
+
+use crate::config::TrackerConfig;
+use crate::conn::{Conn, PlainState, ProtoState, ORIG, RESP};
+use crate::key::FlowKey;
+use crate::record::{
+    ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList, TunnelParents,
+};
+use crate::tcp::{Segment, TcpConn};
+use crate::timers::TimerWheel;
+use crate::uid::{Uid, UidGenerator};
+
+/// The kinds of timer a connection can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// `Connection::InactivityTimer`.
+    Inactivity,
+    /// `TCPSessionAdapter::AttemptTimer`.
+    Attempt,
+    /// `TCPSessionAdapter::ExpireTimer`.
+    Expire,
+    /// `ConnDeleteTimer` after a complete close.
+    Delete,
+}
+
+/// What the wheel holds: which connection (slot + generation), which timer,
+/// and the epoch that says whether it was cancelled since.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimerItem {
+    idx: u32,
+    gen: u32,
+    kind: TimerKind,
+    epoch: u8,
+}
+
+/// Timer access for the protocol code while it works on one connection.
+pub(crate) struct TimerCtx<'a> {
+    wheel: &'a mut TimerWheel<TimerItem>,
+    idx: u32,
+    gen: u32,
+    pub cfg: &'a TrackerConfig,
+    pub now: Timestamp,
+}
+
+impl TimerCtx<'_> {
+    /// The current network time as Zeek's double.
+    pub fn now_secs(&self) -> f64 {
+        self.now.as_zeek_secs()
+    }
+
+    /// Arms a protocol timer.
+    pub fn arm(&mut self, conn: &Conn, kind: TimerKind, deadline: f64) {
+        self.wheel.push(
+            deadline,
+            TimerItem {
+                idx: self.idx,
+                gen: self.gen,
+                kind,
+                epoch: conn.analyzer_epoch,
+            },
+        );
+    }
+
+    /// `Analyzer::CancelTimers`.
+    pub fn cancel_analyzer_timers(&mut self, conn: &mut Conn) {
+        conn.analyzer_epoch = conn.analyzer_epoch.wrapping_add(1);
+    }
+
+    /// `Connection::SetInactivityTimeout`.
+    pub fn set_inactivity_timeout(&mut self, conn: &mut Conn, timeout: Duration) {
+        if timeout == conn.inactivity_timeout {
+            return;
+        }
+        conn.inactivity_epoch = conn.inactivity_epoch.wrapping_add(1);
+        conn.inactivity_timeout = timeout;
+        if timeout.as_nanos() != 0 {
+            self.wheel.push(
+                conn.last.as_zeek_secs() + timeout.as_secs_f64(),
+                TimerItem {
+                    idx: self.idx,
+                    gen: self.gen,
+                    kind: TimerKind::Inactivity,
+                    epoch: conn.inactivity_epoch,
+                },
+            );
+        }
+    }
+}
+
+/// The encapsulation a packet arrived in: uids of the tunnels, outermost
+/// first, and a fingerprint of the whole stack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Encap {
+    /// Number of tunnel layers.
+    pub depth: u8,
+    /// Tunnel uids, outermost first.
+    pub uids: [Uid; 4],
+    /// Identifies the stack (0 = no tunnel).
+    pub fingerprint: u64,
+}
+
+impl Encap {
+    /// This stack with one more (inner) layer; `None` past `max_depth`.
+    pub fn push(&self, uid: Uid, kind: u8, max_depth: usize) -> Option<Encap> {
+        let d = usize::from(self.depth);
+        if d >= max_depth.min(4) {
+            return None;
+        }
+        let mut e = *self;
+        e.uids[d] = uid;
+        e.depth += 1;
+        // FNV-style mixing of the layers; never 0.
+        let mut h = self.fingerprint ^ 0xcbf2_9ce4_8422_2325;
+        for v in [u64::from(uid.hi), uid.lo, u64::from(kind)] {
+            h = (h ^ v).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        e.fingerprint = h | 1;
+        Some(e)
+    }
+
+    /// The innermost tunnel's uid.
+    pub fn innermost(&self) -> Option<Uid> {
+        self.depth
+            .checked_sub(1)
+            .map(|i| self.uids[usize::from(i)])
+    }
+}
+
+/// The transport part of a packet handed to the tracker.
+#[derive(Debug, Clone, Copy)]
+pub enum L4<'a> {
+    /// A TCP segment with a usable header.
+    Tcp(connwatch_wire::TcpSegment<'a>),
+    /// A TCP header whose data offset is broken or not captured: the
+    /// connection exists but the packet is otherwise ignored.
+    TcpBroken {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Flags.
+        flags: TcpFlags,
+        /// Sequence number.
+        seq: u32,
+    },
+    /// A UDP datagram.
+    Udp(UdpDatagram<'a>),
+    /// An ICMP or ICMPv6 message.
+    Icmp(IcmpMessage<'a>),
+    /// Any other IP protocol.
+    Other,
+}
+
+/// One packet, dissected, as the tracker sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketIn<'a> {
+    /// Network time.
+    pub ts: Timestamp,
+    /// The IP layer (of the innermost packet for tunnelled traffic).
+    pub ip: &'a IpPacket<'a>,
+    /// The transport layer.
+    pub l4: L4<'a>,
+    /// The transport checksum is good, or was not checked.
+    pub checksum_ok: bool,
+    /// The tunnels around it.
+    pub encap: &'a Encap,
+    /// Outer VLAN of the frame.
+    pub vlan: Option<u16>,
+    /// Inner VLAN of the frame.
+    pub inner_vlan: Option<u16>,
+}
+
+/// What the tracker says about the connection a packet belonged to.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnRef {
+    /// Slot of the connection (valid until the next call).
+    pub index: u32,
+    /// Its uid.
+    pub uid: Uid,
+    /// Responder port (tunnel analyzers are chosen by it).
+    pub resp_port: u16,
+    /// The packet came from the originator.
+    pub is_orig: bool,
+    /// The packet was accepted (good checksum, usable header).
+    pub accepted: bool,
+}
+
+/// Counters the tracker keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackerStats {
+    /// Connections created.
+    pub connections: u64,
+    /// Connections currently tracked.
+    pub open: u64,
+    /// Highest number of connections tracked at once.
+    pub peak_open: u64,
+    /// Connections evicted because of `max_connections`.
+    pub evicted: u64,
+}
+
+#[derive(Debug)]
+struct Slot {
+    gen: u32,
+    conn: Option<Conn>,
+}
+
+/// The connection tracker.
+pub struct ConnTracker {
+    cfg: TrackerConfig,
+    table: HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    wheel: TimerWheel<TimerItem>,
+    uids: UidGenerator,
+    events: Vec<ConnEvent>,
+    stats: TrackerStats,
+}
+
+/// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
+/// `Some(type)` for request/reply pairs, `None` for one-way types.
+fn icmp_counterpart(v6: bool, t: u8) -> Option<u8> {
+    let pair = if v6 {
+        match t {
+            128 => 129,
+            129 => 128,
+            133 => 134,
+            134 => 133,
+            135 => 136,
+            136 => 135,
+            130 => 131,
+            131 => 130,
+            139 => 140,
+            140 => 139,
+            144 => 145,
+            145 => 144,
+            _ => return None,
+        }
+    } else {
+        match t {
+            8 => 0,
+            0 => 8,
+            13 => 14,
+            14 => 13,
+            15 => 16,
+            16 => 15,
+            10 => 9,
+            9 => 10,
+            17 => 18,
+            18 => 17,
+            _ => return None,
+        }
+    };
+    Some(pair)
+}
+
+fn is_v4_broadcast(a: IpAddr) -> bool {
+    matches!(a, IpAddr::V4(v) if v.is_broadcast())
+}
+
+impl ConnTracker {
+    /// A tracker with the given configuration.
+    pub fn new(cfg: TrackerConfig) -> Self {
+        let hasher = foldhash::fast::FixedState::with_seed(cfg.uid_seed ^ 0x9e37_79b9);
+        let uids = UidGenerator::new(cfg.uid_seed);
+        let cap = if cfg.max_connections > 0 {
+            cfg.max_connections
+        } else {
+            1024
+        };
+        ConnTracker {
+            table: HashTable::with_capacity(cap),
+            hasher,
+            slots: Vec::with_capacity(cap.min(1 << 20)),
+            free: Vec::new(),
+            wheel: TimerWheel::new(),
+            uids,
+            events: Vec::new(),
+            stats: TrackerStats::default(),
+            cfg,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.cfg
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> TrackerStats {
+        self.stats
+    }
+
+    /// A new uid from the tracker's generator (also used for IP tunnels).
+    pub fn next_uid(&mut self) -> Uid {
+        self.uids.next_uid()
+    }
+
+    /// Records produced so far; the caller drains them after each call.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, ConnEvent> {
+        self.events.drain(..)
+    }
+
+    /// Pending events without draining.
+    pub fn events(&self) -> &[ConnEvent] {
+        &self.events
+    }
+
+    fn hash(&self, key: &FlowKey) -> u64 {
+        use core::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    /// Moves network time to `now`: fires every timer due at or before it.
+    pub fn advance(&mut self, now: Timestamp) {
+        let t = now.as_zeek_secs();
+        while let Some((_, item)) = self.wheel.pop_due(t) {
+            self.fire(item, now);
+        }
+    }
+
+    fn fire(&mut self, item: TimerItem, now: Timestamp) {
+        let Some(slot) = self.slots.get_mut(item.idx as usize) else {
+            return;
+        };
+        if slot.gen != item.gen {
+            return;
+        }
+        let Some(conn) = slot.conn.as_mut() else {
+            return;
+        };
+        let t = now.as_zeek_secs();
+        let remove = match item.kind {
+            TimerKind::Inactivity => {
+                if item.epoch != conn.inactivity_epoch {
+                    return;
+                }
+                let deadline = conn.last.as_zeek_secs() + conn.inactivity_timeout.as_secs_f64();
+                if deadline <= t {
+                    true
+                } else {
+                    self.wheel.push(deadline, item);
+                    false
+                }
+            }
+            TimerKind::Attempt | TimerKind::Expire | TimerKind::Delete => {
+                if item.epoch != conn.analyzer_epoch {
+                    return;
+                }
+                match (&mut conn.state, item.kind) {
+                    (_, TimerKind::Delete) => true,
+                    (ProtoState::Tcp(tcp), TimerKind::Attempt) => tcp.attempt_timer(),
+                    (ProtoState::Tcp(tcp), TimerKind::Expire) => {
+                        let linger = self.cfg.tcp_connection_linger.as_secs_f64();
+                        match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
+                            Some(true) => true,
+                            Some(false) => {
+                                let at = t + self.cfg.tcp_session_timer.as_secs_f64();
+                                self.wheel.push(at, item);
+                                false
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
+                }
+            }
+        };
+        if remove {
+            self.remove(item.idx);
+        }
+    }
+
+    /// Removes every connection (end of input), emitting their records.
+    pub fn finish(&mut self) {
+        for idx in 0..self.slots.len() {
+            if self.slots[idx].conn.is_some() {
+                self.remove(idx as u32);
+            }
+        }
+        while self.wheel.pop_any().is_some() {}
+    }
+
+    fn remove(&mut self, idx: u32) {
+        let Some(slot) = self.slots.get_mut(idx as usize) else {
+            return;
+        };
+        let Some(conn) = slot.conn.take() else {
+            return;
+        };
+        slot.gen = slot.gen.wrapping_add(1);
+        let hash = {
+            use core::hash::BuildHasher;
+            self.hasher.hash_one(conn.key)
+        };
+        if let Ok(entry) = self.table.find_entry(hash, |&i| i == idx) {
+            entry.remove();
+        }
+        self.free.push(idx);
+        self.stats.open = self.stats.open.saturating_sub(1);
+        let rec = self.record(&conn);
+        self.events.push(ConnEvent::Finished(rec));
+    }
+
+    /// Builds the conn.log record of a connection as it stands.
+    fn record(&self, conn: &Conn) -> ConnRecord {
+        let (orig_h, orig_p) = conn.orig();
+        let (resp_h, resp_p) = conn.resp();
+        let (bytes, conn_state) = match &conn.state {
+            ProtoState::Tcp(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
+            ProtoState::Plain(p) => {
+                let b = [p.len[ORIG].max(0) as u64, p.len[RESP].max(0) as u64];
+                let st = if conn.proto == Proto::Udp {
+                    match (p.len[ORIG] >= 0, p.len[RESP] >= 0) {
+                        (true, true) => ConnState::SF,
+                        (true, false) => ConnState::S0,
+                        (false, true) => ConnState::SHR,
+                        (false, false) => ConnState::OTH,
+                    }
+                } else {
+                    ConnState::OTH
+                };
+                (b, st)
+            }
+        };
+        let nets = &self.cfg.local_nets;
+        let local = |a: IpAddr| (!nets.is_empty() || conn.flipped_late).then(|| nets.contains(a));
+        ConnRecord {
+            ts: conn.start,
+            last: conn.last,
+            uid: conn.uid,
+            orig_h,
+            orig_p,
+            resp_h,
+            resp_p,
+            proto: conn.proto,
+            service: conn.service,
+            orig_bytes: bytes[ORIG],
+            resp_bytes: bytes[RESP],
+            conn_state,
+            local_orig: local(orig_h),
+            local_resp: local(resp_h),
+            missed_bytes: conn.missed_bytes,
+            history: conn.history,
+            orig_pkts: conn.pkts[ORIG],
+            orig_ip_bytes: conn.ip_bytes[ORIG],
+            resp_pkts: conn.pkts[RESP],
+            resp_ip_bytes: conn.ip_bytes[RESP],
+            tunnel_parents: conn.parents.as_deref().copied().unwrap_or_default(),
+            ip_proto: conn.ip_proto,
+            vlan: conn.vlan,
+            inner_vlan: conn.inner_vlan,
+        }
+    }
+
+    /// The record of a live connection (for interim reports).
+    pub fn snapshot(&self, index: u32) -> Option<ConnRecord> {
+        let conn = self.slots.get(index as usize)?.conn.as_ref()?;
+        Some(self.record(conn))
+    }
+
+    /// Adds a confirmed service to a live connection.
+    pub fn confirm_service(&mut self, index: u32, service: Service) {
+        if let Some(Some(c)) = self.slots.get_mut(index as usize).map(|s| s.conn.as_mut()) {
+            c.service.add(service);
+        }
+    }
+
+    /// Notes a direction seen through a tunnel; true once both were seen.
+    pub fn note_tunnel_direction(&mut self, index: u32, is_orig: bool) -> bool {
+        match self.slots.get_mut(index as usize).and_then(|s| s.conn.as_mut()) {
+            Some(c) => {
+                c.tunnel_dirs |= if is_orig { 1 } else { 2 };
+                c.tunnel_dirs == 3
+            }
+            None => false,
+        }
+    }
+
+    /// Appends a history letter to a live connection (e.g. `X` when a
+    /// tunnel is nested too deep).
+    pub fn add_history_once(&mut self, index: u32, code: u8) {
+        if let Some(Some(c)) = self.slots.get_mut(index as usize).map(|s| s.conn.as_mut()) {
+            if !c.history.as_bytes().contains(&code) {
+                c.add_history(code);
+            }
+        }
+    }
+
+    /// Processes one packet. Call [`advance`](Self::advance) with its time
+    /// first.
+    pub fn handle(&mut self, pkt: &PacketIn<'_>) -> Option<ConnRef> {
+        let ip = pkt.ip;
+        let v6 = ip.version == 6;
+        let (sport, dport, one_way, proto) = match pkt.l4 {
+            L4::Tcp(t) => (t.src_port, t.dst_port, false, Proto::Tcp),
+            L4::TcpBroken {
+                src_port, dst_port, ..
+            } => (src_port, dst_port, false, Proto::Tcp),
+            L4::Udp(u) => (u.src_port, u.dst_port, false, Proto::Udp),
+            L4::Icmp(m) => match icmp_counterpart(v6, m.icmp_type) {
+                Some(c) => (u16::from(m.icmp_type), u16::from(c), false, Proto::Icmp),
+                None => (u16::from(m.icmp_type), u16::from(m.code), true, Proto::Icmp),
+            },
+            L4::Other => (0, 0, false, Proto::Unknown),
+        };
+        let (key, src_is_a) = FlowKey::new(ip.src, sport, ip.dst, dport, ip.protocol, one_way);
+        let hash = self.hash(&key);
+
+        let found = {
+            let slots = &self.slots;
+            self.table
+                .find(hash, |&i| {
+                    slots[i as usize].conn.as_ref().is_some_and(|c| c.key == key)
+                })
+                .copied()
+        };
+
+        let idx = match found {
+            Some(idx) => {
+                let reuse = match (&pkt.l4, &self.slots[idx as usize].conn) {
+                    (L4::Tcp(t), Some(c)) => match &c.state {
+                        ProtoState::Tcp(tcp) => tcp.is_reuse(t.flags, t.seq),
+                        _ => false,
+                    },
+                    (L4::TcpBroken { flags, seq, .. }, Some(c)) => match &c.state {
+                        ProtoState::Tcp(tcp) => tcp.is_reuse(*flags, *seq),
+                        _ => false,
+                    },
+                    _ => false,
+                };
+                if reuse {
+                    self.remove(idx);
+                    self.create(pkt, key, hash, src_is_a, proto, sport, dport)
+                } else {
+                    self.check_encapsulation(idx, pkt.encap);
+                    idx
+                }
+            }
+            None => self.create(pkt, key, hash, src_is_a, proto, sport, dport),
+        };
+
+        let gen = self.slots[idx as usize].gen;
+        let cfg = &self.cfg;
+        let conn = self.slots[idx as usize].conn.as_mut()?;
+        let mut is_orig = src_is_a == conn.orig_is_a;
+        let mut ctx = TimerCtx {
+            wheel: &mut self.wheel,
+            idx,
+            gen,
+            cfg,
+            now: pkt.ts,
+        };
+        let ip_len = ip.total_len;
+        let accepted = match pkt.l4 {
+            L4::Tcp(t) => {
+                let ProtoState::Tcp(mut tcp) =
+                    core::mem::replace(&mut conn.state, ProtoState::Plain(PlainState::default()))
+                else {
+                    return None;
+                };
+                let side = if is_orig { ORIG } else { RESP };
+                let ok = if !pkt.checksum_ok {
+                    tcp.checksum_error(conn, side);
+                    false
+                } else {
+                    let seg = Segment {
+                        flags: t.flags,
+                        seq: t.seq,
+                        ack: t.ack,
+                        window: t.window,
+                        len: t.payload_len,
+                        complete: t.payload.len() as u64 >= u64::from(t.payload_len),
+                    };
+                    let side = tcp.process(conn, &mut ctx, is_orig, &seg);
+                    is_orig = side == ORIG;
+                    conn.count_packet(side, ip_len);
+                    true
+                };
+                conn.state = ProtoState::Tcp(tcp);
+                ok
+            }
+            L4::TcpBroken { .. } => false,
+            L4::Udp(u) => {
+                let side = if is_orig { ORIG } else { RESP };
+                let ProtoState::Plain(p) = &mut conn.state else {
+                    return None;
+                };
+                if !pkt.checksum_ok {
+                    let mut n = p.chk_cnt[side];
+                    conn.scaled_history(if is_orig { b'C' } else { b'c' }, &mut n);
+                    if let ProtoState::Plain(p) = &mut conn.state {
+                        p.chk_cnt[side] = n;
+                    }
+                    false
+                } else {
+                    let ulen = i64::from(u.length) - 8;
+                    p.len[side] = if p.len[side] < 0 { ulen } else { p.len[side] + ulen };
+                    conn.last = pkt.ts;
+                    if is_orig {
+                        conn.check_history(0x1, b'D');
+                    } else {
+                        conn.check_history(0x2, b'd');
+                    }
+                    conn.count_packet(side, ip_len);
+                    true
+                }
+            }
+            L4::Icmp(_) => {
+                let side = if is_orig { ORIG } else { RESP };
+                if !pkt.checksum_ok {
+                    false
+                } else {
+                    conn.last = pkt.ts;
+                    let mut len = i64::from(ip.payload_len());
+                    if len == 0 {
+                        len = ip.payload.len() as i64;
+                    }
+                    let l = len - 8;
+                    if let ProtoState::Plain(p) = &mut conn.state {
+                        p.len[side] = if p.len[side] < 0 { l } else { p.len[side] + l };
+                    }
+                    if ip.payload.len() as i64 >= len {
+                        conn.count_packet(side, ip_len);
+                    }
+                    true
+                }
+            }
+            L4::Other => {
+                let side = if is_orig { ORIG } else { RESP };
+                conn.last = pkt.ts;
+                conn.count_packet(side, ip_len);
+                true
+            }
+        };
+        Some(ConnRef {
+            index: idx,
+            uid: conn.uid,
+            resp_port: conn.resp_port(),
+            is_orig,
+            accepted,
+        })
+    }
+
+    /// `Connection::CheckEncapsulation` plus conn.log's tunnel_parents.
+    fn check_encapsulation(&mut self, idx: u32, encap: &Encap) {
+        let max_changes = self.cfg.max_tunnel_changes;
+        let Some(conn) = self.slots[idx as usize].conn.as_mut() else {
+            return;
+        };
+        if conn.encap == encap.fingerprint {
+            return;
+        }
+        if conn.encap_changes >= max_changes {
+            if !conn.history.as_bytes().contains(&b'X') {
+                conn.add_history(b'X');
+            }
+            return;
+        }
+        conn.encap_changes += 1;
+        conn.encap = encap.fingerprint;
+        if let Some(uid) = encap.innermost() {
+            conn.parents.get_or_insert_with(Default::default).add(uid);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        pkt: &PacketIn<'_>,
+        key: FlowKey,
+        hash: u64,
+        src_is_a: bool,
+        proto: Proto,
+        sport: u16,
+        dport: u16,
+    ) -> u32 {
+        let ip = pkt.ip;
+        // Orientation at creation (WantConnection + the broadcast exception).
+        let flip = match pkt.l4 {
+            L4::Tcp(t) => self.tcp_flip(t.flags, sport, dport),
+            L4::TcpBroken { flags, .. } => self.tcp_flip(flags, sport, dport),
+            L4::Udp(_) => {
+                let s = &self.cfg.udp_server_ports;
+                s.contains(sport) && !s.contains(dport)
+            }
+            _ => false,
+        } && !is_v4_broadcast(ip.dst);
+
+        let (inactivity, state) = match proto {
+            Proto::Tcp => (
+                self.cfg.udp_inactivity_timeout,
+                ProtoState::Tcp(Box::new(TcpConn::new())),
+            ),
+            Proto::Udp => (self.cfg.udp_inactivity_timeout, ProtoState::Plain(plain())),
+            Proto::Icmp => (self.cfg.icmp_inactivity_timeout, ProtoState::Plain(plain())),
+            Proto::Unknown => (
+                self.cfg.unknown_ip_inactivity_timeout,
+                ProtoState::Plain(plain()),
+            ),
+        };
+        let mut parents = None;
+        if let Some(uid) = pkt.encap.innermost() {
+            let mut p = TunnelParents::default();
+            p.add(uid);
+            parents = Some(Box::new(p));
+        }
+        let mut conn = Conn {
+            key,
+            uid: self.uids.next_uid(),
+            start: pkt.ts,
+            last: pkt.ts,
+            orig_is_a: src_is_a,
+            proto,
+            ip_proto: ip.protocol,
+            history: History::new(),
+            hist_seen: 0,
+            pkts: [0; 2],
+            ip_bytes: [0; 2],
+            flipped_late: false,
+            inactivity_timeout: Duration::ZERO,
+            inactivity_epoch: 0,
+            analyzer_epoch: 0,
+            vlan: pkt.vlan,
+            inner_vlan: pkt.inner_vlan,
+            service: ServiceList::default(),
+            encap: pkt.encap.fingerprint,
+            encap_changes: 0,
+            parents,
+            missed_bytes: 0,
+            tunnel_dirs: 0,
+            state,
+        };
+        if flip {
+            conn.flip_common();
+        }
+
+        let idx = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot { gen: 0, conn: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let gen = self.slots[idx as usize].gen;
+        let mut ctx = TimerCtx {
+            wheel: &mut self.wheel,
+            idx,
+            gen,
+            cfg: &self.cfg,
+            now: pkt.ts,
+        };
+        if proto == Proto::Tcp {
+            let at = pkt.ts.as_zeek_secs() + self.cfg.tcp_syn_timeout.as_secs_f64();
+            ctx.arm(&conn, TimerKind::Expire, at);
+        }
+        ctx.set_inactivity_timeout(&mut conn, inactivity);
+        self.slots[idx as usize].conn = Some(conn);
+        {
+            let slots = &self.slots;
+            let hasher = &self.hasher;
+            self.table.insert_unique(hash, idx, |&i| {
+                use core::hash::BuildHasher;
+                slots[i as usize]
+                    .conn
+                    .as_ref()
+                    .map_or(0, |c| hasher.hash_one(c.key))
+            });
+        }
+        self.stats.connections += 1;
+        self.stats.open += 1;
+        self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
+        idx
+    }
+
+    fn tcp_flip(&self, flags: TcpFlags, sport: u16, dport: u16) -> bool {
+        if flags.syn() && !flags.ack() {
+            return false;
+        }
+        let s = &self.cfg.tcp_server_ports;
+        if s.contains(sport) {
+            if s.contains(dport) {
+                !flags.syn() && sport < dport
+            } else {
+                true
+            }
+        } else {
+            false
+        }
+    }
+}
+
+fn plain() -> PlainState {
+    PlainState {
+        len: [-1, -1],
+        chk_cnt: [0, 0],
+    }
+}
