@@ -68,6 +68,13 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         uid_seed: seed,
         max_tunnel_depth: t.max_tunnel_depth as usize,
         max_tunnel_changes: t.max_tunnel_changes.min(255) as u8,
+        // TODO(config): take this from the loaded-scripts setting; the DNS
+        // script is what makes 53/udp a likely server port.
+        dns_udp_ports: if cfg.likely_server_ports.udp.contains(53) {
+            PortSet::from_ports(connwatch_track::config::DNS_UDP_PORTS)
+        } else {
+            PortSet::new()
+        },
         ..TrackerConfig::default()
     }
 }

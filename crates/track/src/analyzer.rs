@@ -60,6 +60,8 @@ pub struct PacketAnalyzer {
     anomalies: Vec<u64>,
     stats: AnalyzerStats,
     opts: DecodeOptions,
+    /// Bytes of the current frame the capture did not keep.
+    missing: u32,
 }
 
 impl PacketAnalyzer {
@@ -76,6 +78,7 @@ impl PacketAnalyzer {
             anomalies: vec![0; Anomaly::ALL.len()],
             stats: AnalyzerStats::default(),
             opts,
+            missing: 0,
         }
     }
 
@@ -134,6 +137,11 @@ impl PacketAnalyzer {
         let Some(data) = frame.data.get(l2.offset..) else {
             return self.weird(Anomaly::TruncatedHeader);
         };
+        // A tunnelled packet's wire length is its captured length plus what
+        // the capture cut off the frame (Zeek's build_inner_packet), so a
+        // snaplen cut alone never drops an inner packet.
+        let caplen = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
+        self.missing = frame.wire_len.saturating_sub(caplen);
         let wire_len = frame.wire_len.saturating_sub(l2.offset as u32);
         let encap = Encap::default();
         self.ip(frame.ts, data, wire_len, &encap, l2.vlan, l2.inner_vlan);
@@ -285,7 +293,7 @@ impl PacketAnalyzer {
     ) {
         match inner {
             Inner::Ipv4(d) | Inner::Ipv6(d) => {
-                let len = u32::try_from(d.len()).unwrap_or(u32::MAX);
+                let len = self.inner_wire_len(d);
                 self.ip(ts, d, len, encap, vlan, inner_vlan);
             }
             Inner::Ethernet(d) => {
@@ -299,10 +307,16 @@ impl PacketAnalyzer {
                 let Some(rest) = d.get(l2.offset..) else {
                     return self.weird(Anomaly::TruncatedHeader);
                 };
-                let len = u32::try_from(rest.len()).unwrap_or(u32::MAX);
+                let len = self.inner_wire_len(rest);
                 self.ip(ts, rest, len, encap, vlan, inner_vlan);
             }
         }
+    }
+
+    fn inner_wire_len(&self, captured: &[u8]) -> u32 {
+        u32::try_from(captured.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(self.missing)
     }
 
     fn udp_tunnel(

@@ -69,6 +69,10 @@ pub const FULL_UDP_SERVER_PORTS: &[u16] = &[
     2123, 2152, 3544, 4754, 4789, 5072, 6081,
 ];
 
+/// Ports the DNS analyzer registers for over UDP
+/// (zeek: scripts/base/protocols/dns/main.zeek).
+pub const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
+
 /// Tunnel ports: likely server ports even in Zeek's bare mode.
 pub const TUNNEL_UDP_SERVER_PORTS: &[u16] = &[2123, 2152, 3544, 4754, 4789, 5072, 6081];
 
@@ -104,6 +108,12 @@ pub struct TrackerConfig {
     /// Responder ports that get `interactive_inactivity_timeout` once
     /// established (21, 22, 23, 513).
     pub interactive_ports: Vec<u16>,
+    /// `dns_session_timeout` (10 s): UDP DNS sessions end after this much
+    /// silence (less Zeek's 1 s slack).
+    pub dns_session_timeout: Duration,
+    /// UDP ports where Zeek attaches its DNS analyzer (53, 137, 5353, 5355
+    /// when DNS is loaded; empty otherwise).
+    pub dns_udp_ports: PortSet,
     /// Do not verify IP/TCP/UDP/ICMP checksums (`-C`).
     pub ignore_checksums: bool,
     /// TCP likely server ports (orientation heuristic).
@@ -141,6 +151,8 @@ impl Default for TrackerConfig {
             ip_tunnel_timeout: Duration::from_secs(86_400),
             interactive_inactivity_timeout: Duration::from_secs(3600),
             interactive_ports: vec![21, 22, 23, 513],
+            dns_session_timeout: Duration::from_secs(10),
+            dns_udp_ports: PortSet::from_ports(DNS_UDP_PORTS),
             ignore_checksums: false,
             tcp_server_ports: PortSet::from_ports(FULL_TCP_SERVER_PORTS),
             udp_server_ports: PortSet::from_ports(FULL_UDP_SERVER_PORTS),

@@ -33,6 +33,9 @@ pub(crate) enum TimerKind {
     Expire,
     /// `ConnDeleteTimer` after a complete close.
     Delete,
+    /// `DNS_Analyzer::ExpireTimer` (UDP DNS sessions end after
+    /// `dns_session_timeout` of silence).
+    DnsExpire,
 }
 
 /// What the wheel holds: which connection (slot + generation), which timer,
@@ -352,6 +355,19 @@ impl ConnTracker {
                     true
                 } else {
                     self.wheel.push(deadline, item);
+                    false
+                }
+            }
+            TimerKind::DnsExpire => {
+                if item.epoch != conn.analyzer_epoch {
+                    return;
+                }
+                // The "- 1.0" is Zeek's own slack.
+                let timeout = self.cfg.dns_session_timeout.as_secs_f64();
+                if t - conn.last.as_zeek_secs() >= timeout - 1.0 {
+                    true
+                } else {
+                    self.wheel.push(t + timeout, item);
                     false
                 }
             }
@@ -765,6 +781,11 @@ impl ConnTracker {
         if proto == Proto::Tcp {
             let at = pkt.ts.as_zeek_secs() + self.cfg.tcp_syn_timeout.as_secs_f64();
             ctx.arm(&conn, TimerKind::Expire, at);
+        }
+        if proto == Proto::Udp && self.cfg.dns_udp_ports.contains(conn.resp_port()) {
+            // The DNS analyzer is attached by the responder port.
+            let at = pkt.ts.as_zeek_secs() + self.cfg.dns_session_timeout.as_secs_f64();
+            ctx.arm(&conn, TimerKind::DnsExpire, at);
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
         self.slots[idx as usize].conn = Some(conn);

@@ -44,16 +44,22 @@ impl Sum {
                 hi += w >> 32;
             }
         }
-        // The tail, zero-padded to one more word: no branches on its length
-        // (an odd last byte lands in the low half of a little-endian word,
-        // as it must).
-        let rest = chunks.remainder();
-        let mut last = [0u8; 8];
-        if let Some(dst) = last.get_mut(..rest.len()) {
-            dst.copy_from_slice(rest);
+        // The tail: at most 7 bytes. An odd last byte is the low half of a
+        // little-endian word, as it must be.
+        let mut rest = chunks.remainder();
+        let mut t = 0u64;
+        if let [x0, x1, x2, x3, r @ ..] = rest {
+            t += u64::from(u32::from_le_bytes([*x0, *x1, *x2, *x3]));
+            rest = r;
         }
-        let w = u64::from_le_bytes(last);
-        let acc = lo + (w & 0xffff_ffff) + hi + (w >> 32);
+        if let [x0, x1, r @ ..] = rest {
+            t += u64::from(u16::from_le_bytes([*x0, *x1]));
+            rest = r;
+        }
+        if let [x0] = rest {
+            t += u64::from(*x0);
+        }
+        let acc = lo + hi + t;
         let le = Sum(acc).fold();
         Sum(fold32(self.0) + u64::from(le.swap_bytes()))
     }

@@ -218,13 +218,26 @@ pub fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
 }
 
 fn push_ipv4(out: &mut Vec<u8>, a: Ipv4Addr) {
-    let o = a.octets();
-    for (i, b) in o.iter().enumerate() {
+    // Assemble on the stack and append once: one copy instead of seven.
+    let mut text = [0u8; 15];
+    let mut n = 0;
+    for (i, b) in a.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push(b'.');
+            text[n] = b'.';
+            n += 1;
         }
-        push_u64(out, u64::from(*b));
+        if b >= 100 {
+            text[n] = b'0' + b / 100;
+            n += 1;
+        }
+        if b >= 10 {
+            text[n] = b'0' + b / 10 % 10;
+            n += 1;
+        }
+        text[n] = b'0' + b % 10;
+        n += 1;
     }
+    out.extend_from_slice(&text[..n]);
 }
 
 /// glibc `inet_ntop(AF_INET6)`: lowercase hex without leading zeros; the

@@ -158,7 +158,7 @@ pub struct Row<'w> {
 impl Row<'_> {
     /// Bookkeeping before a set cell: separator or JSON key, and (debug
     /// builds) the type check against the schema.
-    #[inline]
+    #[inline(always)]
     fn cell(&mut self, ty: ZeekType) {
         let col = self.col;
         self.col += 1;

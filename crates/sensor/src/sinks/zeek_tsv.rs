@@ -113,7 +113,7 @@ pub fn push_string_set<'s>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'
 /// the separator (and `,` inside sets), ASCII control bytes and bytes that
 /// are not part of valid UTF-8 become `\xNN`; valid UTF-8 passes through.
 pub fn push_escaped(out: &mut Vec<u8>, s: &[u8], in_set: bool) {
-    let needs = |b: u8| b < 0x20 || b >= 0x7f || b == b'\\' || (in_set && b == SET_SEPARATOR);
+    let needs = |b: u8| ESCAPE[usize::from(b)] & (1 | u8::from(in_set) << 1) != 0;
     if !s.iter().any(|&b| needs(b)) {
         out.extend_from_slice(s);
         return;
@@ -139,6 +139,21 @@ pub fn push_escaped(out: &mut Vec<u8>, s: &[u8], in_set: bool) {
         rest = &rest[valid + bad..];
     }
 }
+
+/// Per byte: bit 0 = needs a look in any string (control, backslash,
+/// non-ASCII), bit 1 = needs escaping inside a set element (`,`).
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        if i < 0x20 || i >= 0x7f || i == b'\\' as usize {
+            t[i] = 1;
+        }
+        i += 1;
+    }
+    t[SET_SEPARATOR as usize] = 2;
+    t
+};
 
 /// Appends `\xNN` (lowercase hex).
 #[inline]

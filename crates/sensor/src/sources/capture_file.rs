@@ -206,10 +206,10 @@ impl PacketSource for CaptureFile {
 /// common mistake of passing a compressed capture.
 fn describe_magic(d: &[u8]) -> String {
     let hint = match d {
-        [0x1f, 0x8b, ..] => " (gzip-compressed; decompress it first)",
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => " (zstd-compressed; decompress it first)",
-        [b'B', b'Z', b'h', ..] => " (bzip2-compressed; decompress it first)",
-        [0xfd, b'7', b'z', b'X', ..] => " (xz-compressed; decompress it first)",
+        [0x1f, 0x8b, ..] => ", which is gzip; decompress it first",
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => ", which is zstd; decompress it first",
+        [b'B', b'Z', b'h', ..] => ", which is bzip2; decompress it first",
+        [0xfd, b'7', b'z', b'X', ..] => ", which is xz; decompress it first",
         _ => "",
     };
     format!(

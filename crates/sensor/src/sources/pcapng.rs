@@ -98,10 +98,12 @@ pub(crate) fn open(input: &mut Input) -> Result<NgState, SourceError> {
     })?;
     let blen = rd32(input.data(), 4, big_endian);
     check_block_len(input, blen, SHB)?;
-    if !input.fill(blen as usize)? {
-        return Err(truncated(input, "pcapng section header", blen as usize));
+    let blen = blen as usize;
+    if !input.fill(blen)? {
+        return Err(truncated(input, "pcapng section header", blen));
     }
-    process_control_block(input, &mut st, SHB, big_endian, blen as usize)?;
+    check_trailer(input, blen, big_endian)?;
+    process_control_block(input, &mut st, SHB, big_endian, blen)?;
     Ok(st)
 }
 
@@ -142,12 +144,13 @@ pub(crate) fn next<'a>(
         check_block_len(input, blen, btype)?;
         if blen > MAX_BLOCK_LEN {
             // Only a block that carries nothing we read gets here.
+            let start = input.offset();
             if !input.skip(u64::from(blen))? {
                 return Err(SourceError::Truncated {
                     what: "pcapng block",
-                    offset: input.offset(),
+                    offset: start,
                     needed: u64::from(blen),
-                    available: 0,
+                    available: input.offset() - start,
                 });
             }
             continue;
@@ -159,15 +162,7 @@ pub(crate) fn next<'a>(
             }
             continue;
         }
-        if rd32(d, blen - 4, be) != blen as u32 {
-            return Err(corrupt(
-                input,
-                format!(
-                    "block length {blen} in the header but {} in the trailer",
-                    rd32(d, blen - 4, be)
-                ),
-            ));
-        }
+        check_trailer(input, blen, be)?;
         match btype {
             EPB | PB => {
                 if blen < 32 {
@@ -432,6 +427,21 @@ fn check_block_len(input: &Input, blen: u32, btype: u32) -> Result<(), SourceErr
         });
     }
     Ok(())
+}
+
+/// The trailing copy of the length must match the leading one; a mismatch
+/// means the reader has lost its place in the file.
+#[inline(always)]
+fn check_trailer(input: &Input, blen: usize, be: bool) -> Result<(), SourceError> {
+    let trailer = rd32(input.data(), blen - 4, be);
+    if trailer as usize == blen {
+        Ok(())
+    } else {
+        Err(corrupt(
+            input,
+            format!("block length {blen} in the header but {trailer} in the trailer"),
+        ))
+    }
 }
 
 fn corrupt(input: &Input, detail: impl Into<String>) -> SourceError {

@@ -347,7 +347,7 @@ fn not_capture_files() {
     );
     assert_eq!(
         open_err(&[0x1f, 0x8b, 8, 0, 0, 0]).to_string(),
-        "not a pcap or pcapng file (it starts with 1f 8b 08 00 (gzip-compressed; decompress it first))"
+        "not a pcap or pcapng file (it starts with 1f 8b 08 00, which is gzip; decompress it first)"
     );
     // pcapng's block type is "\n\r\r\n", which a text file can start with.
     assert_eq!(
@@ -732,6 +732,19 @@ fn pcapng_damage() {
         frames(&b),
         vec![frame(1000, LinkType::ETHERNET, b"abcd", 4, 0)]
     );
+    // The first section header's trailer is checked too.
+    let mut b = good.clone();
+    b[40] = 0;
+    check(&b, "block length 44 in the header but 0 in the trailer");
+    // A huge unknown block cut short.
+    let mut b = good.clone();
+    b.extend_from_slice(&0xbadu32.to_le_bytes());
+    b.extend_from_slice(&(MAX_BLOCK_LEN + 4).to_le_bytes());
+    b.extend_from_slice(&[0; 100]);
+    check(
+        &b,
+        "truncated file: the pcapng block at byte 124 needs 16777220 bytes but the file ends after 108",
+    );
     // Version 2 sections are not pcapng as we know it.
     let mut b = good.clone();
     b[12] = 2;
@@ -848,7 +861,16 @@ fn fuzz_random_mutations() {
                 2 => m.truncate(at.max(1)),
                 _ => {
                     // Overwrite a 32-bit field with an interesting value.
-                    let v = [0u32, 1, 12, 16, 0xffff_ffff, 0x8000_0000, 262_145, 0x0a0d_0d0a][(rnd() % 8) as usize];
+                    let v = [
+                        0u32,
+                        1,
+                        12,
+                        16,
+                        0xffff_ffff,
+                        0x8000_0000,
+                        262_145,
+                        0x0a0d_0d0a,
+                    ][(rnd() % 8) as usize];
                     let end = (at + 4).min(m.len());
                     m[at..end].copy_from_slice(&v.to_le_bytes()[..end - at]);
                 }
@@ -863,304 +885,41 @@ fn fuzz_random_mutations() {
 /// Reference values from `tshark -T fields -e frame.time_epoch -e
 /// frame.cap_len -e frame.len`: frame count, first and last timestamp (ns),
 /// sum of all timestamps (ns), total captured and total wire bytes.
+#[rustfmt::skip]
 const TRACES: &[(&str, usize, i64, i64, i128, u64, u64)] = &[
-    (
-        "conformance/zeek/ayiya-tunnel/trace.pcap",
-        35,
-        1257655293629048000,
-        1257655317464035000,
-        44017935542511975000,
-        12856,
-        12856,
-    ),
-    (
-        "conformance/zeek/cisco-fabric-path/trace.pcap",
-        130,
-        1529347003834704000,
-        1529347003932971000,
-        198815110505291502000,
-        8712,
-        8712,
-    ),
-    (
-        "conformance/zeek/dhcp-broadcast/trace.pcap",
-        9,
-        1370200442323173000,
-        1370200447422207000,
-        12331803999285277000,
-        2972,
-        2972,
-    ),
-    (
-        "conformance/zeek/dns-radiotap/trace.pcap",
-        3,
-        1439902891705224000,
-        1439903050580632000,
-        4319708834032734000,
-        780,
-        780,
-    ),
-    (
-        "conformance/zeek/erspan2-icmp/trace.pcap",
-        4,
-        1402723255667881000,
-        1402723255669608000,
-        5610893022674965000,
-        656,
-        656,
-    ),
-    (
-        "conformance/zeek/ftp-ipv6/trace.pcap",
-        136,
-        1329327777822004000,
-        1329327804589723000,
-        180788579404522947000,
-        16479,
-        16479,
-    ),
-    (
-        "conformance/zeek/ftp-long-control/trace.pcap",
-        8317,
-        1464385864999633000,
-        1464386465930676000,
-        12179299727551442339000,
-        654497,
-        654497,
-    ),
-    (
-        "conformance/zeek/geneve-tunnel/trace.pcap",
-        6,
-        1402706119542940000,
-        1402706121543122000,
-        8416236723258169000,
-        912,
-        912,
-    ),
-    (
-        "conformance/zeek/geneve-vxlan-truncated/trace.pcap",
-        2,
-        1681421823895599000,
-        1681421825895608000,
-        3362843649791207000,
-        352,
-        384,
-    ),
-    (
-        "conformance/zeek/gre-tunnel/trace.pcap",
-        40,
-        1055289968793044000,
-        1055289996921473000,
-        42211599195739454000,
-        6731,
-        6731,
-    ),
-    (
-        "conformance/zeek/gtp-outer-ip-fragments/trace.pcap",
-        108,
-        1333458850364667000,
-        1333458850434480000,
-        144013555842800680000,
-        66838,
-        66838,
-    ),
-    (
-        "conformance/zeek/http-to-ssh-rstr/trace.pcap",
-        13,
-        1740649646782032000,
-        1740649646783877000,
-        22628445408178270000,
-        1027,
-        1027,
-    ),
-    (
-        "conformance/zeek/https-to-http-rsto/trace.pcap",
-        9,
-        1740649994391397000,
-        1740649994419670000,
-        15665849949570395000,
-        1595,
-        1595,
-    ),
-    (
-        "conformance/zeek/pbb-unknown-transport/trace.pcap",
-        12,
-        1500987641440952000,
-        1500987676010996000,
-        18011851979371564000,
-        1261,
-        1261,
-    ),
-    (
-        "conformance/zeek/pcapng-multi-interface/trace.pcapng",
-        6,
-        1767663089500330493,
-        1767663437140942000,
-        10605979927522224433,
-        798,
-        798,
-    ),
-    (
-        "conformance/zeek/pop3-rej-and-reuse/trace.pcap",
-        125,
-        1377201633570191000,
-        1377201785011707000,
-        172150215309643552000,
-        27969,
-        27969,
-    ),
-    (
-        "conformance/zeek/port502-mixed-states/trace.pcap",
-        86,
-        1093522326102435000,
-        1688847957247196000,
-        130346046535421342000,
-        6014,
-        6014,
-    ),
-    (
-        "conformance/zeek/pppoe-icmpv6/trace.pcap",
-        65,
-        1284385406780560000,
-        1284385452499560000,
-        83485052529456400000,
-        5232,
-        5232,
-    ),
-    (
-        "conformance/zeek/q-in-q/trace.pcap",
-        5,
-        1363900699548138000,
-        1363900699553625000,
-        6819503497749434000,
-        856,
-        856,
-    ),
-    (
-        "conformance/zeek/ssh-multi-year/trace.pcap",
-        1797,
-        1324071333493287000,
-        1421041528379372000,
-        2548309935168641103000,
-        1291435,
-        1291435,
-    ),
-    (
-        "conformance/zeek/tcp-ethernet-padding/trace.pcap",
-        25,
-        1690990955944330000,
-        1690990966858897000,
-        42274774084828467000,
-        1881,
-        1881,
-    ),
-    (
-        "conformance/zeek/tcp-flip-without-syn-pcapng/trace.pcapng",
-        13,
-        1362692526939084000,
-        1362692527080972000,
-        17715002851058659000,
-        6009,
-        6009,
-    ),
-    (
-        "conformance/zeek/tcp-inactivity-split/trace.pcapng",
-        3,
-        629503200000030000,
-        629503500000040000,
-        1888509900000110000,
-        198,
-        198,
-    ),
-    (
-        "conformance/zeek/tcp-missing-syn-flip/trace.pcap",
-        21,
-        1128727435633408000,
-        1128727437184931000,
-        23703276159133746000,
-        10909,
-        10909,
-    ),
-    (
-        "conformance/zeek/tcp-retransmit-gap-rsto/trace.pcap",
-        39,
-        1285862902700271000,
-        1285862963692041000,
-        50148653280014256000,
-        2210,
-        30757,
-    ),
-    (
-        "conformance/zeek/teredo-tunnel/trace.pcap",
-        78,
-        1210953046591933000,
-        1210953076058333000,
-        94454339100308270000,
-        25025,
-        25025,
-    ),
-    (
-        "conformance/zeek/udp-bad-checksum/trace.pcap",
-        2,
-        1777450586006844000,
-        1777450586040789000,
-        3554901172047633000,
-        202,
-        202,
-    ),
-    (
-        "conformance/zeek/vlan-mpls-mixed/trace.pcap",
-        47,
-        952109346874907000,
-        1278600802074822000,
-        53205617645739678000,
-        16403,
-        16403,
-    ),
-    (
-        "conformance/zeek/vxlan-tunnel/trace.pcap",
-        10,
-        1467818432675392000,
-        1467818435680663000,
-        14678184338776648000,
-        1368,
-        1368,
-    ),
-    (
-        "conformance/zeek/wikipedia-mixed/trace.pcap",
-        136,
-        1300475167096535000,
-        1300475173475401000,
-        176864623041592291000,
-        25260,
-        25260,
-    ),
-    (
-        "traces/generated/lo-edge.pcap",
-        32,
-        1795802700630889000,
-        1795802702250968000,
-        57465686438342104000,
-        2520,
-        2520,
-    ),
-    (
-        "traces/generated/lo-mixed.pcap",
-        48,
-        1795802710128209000,
-        1795802712069656000,
-        86198530100046193000,
-        7739,
-        7739,
-    ),
-    (
-        "traces/generated/syn-long-tcp.pcap",
-        96,
-        1700000000000000000,
-        1700000601010000000,
-        163200027993480000000,
-        14184,
-        14184,
-    ),
+    ("conformance/zeek/ayiya-tunnel/trace.pcap", 35, 1257655293629048000, 1257655317464035000, 44017935542511975000, 12856, 12856),
+    ("conformance/zeek/cisco-fabric-path/trace.pcap", 130, 1529347003834704000, 1529347003932971000, 198815110505291502000, 8712, 8712),
+    ("conformance/zeek/dhcp-broadcast/trace.pcap", 9, 1370200442323173000, 1370200447422207000, 12331803999285277000, 2972, 2972),
+    ("conformance/zeek/dns-radiotap/trace.pcap", 3, 1439902891705224000, 1439903050580632000, 4319708834032734000, 780, 780),
+    ("conformance/zeek/erspan2-icmp/trace.pcap", 4, 1402723255667881000, 1402723255669608000, 5610893022674965000, 656, 656),
+    ("conformance/zeek/ftp-ipv6/trace.pcap", 136, 1329327777822004000, 1329327804589723000, 180788579404522947000, 16479, 16479),
+    ("conformance/zeek/ftp-long-control/trace.pcap", 8317, 1464385864999633000, 1464386465930676000, 12179299727551442339000, 654497, 654497),
+    ("conformance/zeek/geneve-tunnel/trace.pcap", 6, 1402706119542940000, 1402706121543122000, 8416236723258169000, 912, 912),
+    ("conformance/zeek/geneve-vxlan-truncated/trace.pcap", 2, 1681421823895599000, 1681421825895608000, 3362843649791207000, 352, 384),
+    ("conformance/zeek/gre-tunnel/trace.pcap", 40, 1055289968793044000, 1055289996921473000, 42211599195739454000, 6731, 6731),
+    ("conformance/zeek/gtp-outer-ip-fragments/trace.pcap", 108, 1333458850364667000, 1333458850434480000, 144013555842800680000, 66838, 66838),
+    ("conformance/zeek/http-to-ssh-rstr/trace.pcap", 13, 1740649646782032000, 1740649646783877000, 22628445408178270000, 1027, 1027),
+    ("conformance/zeek/https-to-http-rsto/trace.pcap", 9, 1740649994391397000, 1740649994419670000, 15665849949570395000, 1595, 1595),
+    ("conformance/zeek/pbb-unknown-transport/trace.pcap", 12, 1500987641440952000, 1500987676010996000, 18011851979371564000, 1261, 1261),
+    ("conformance/zeek/pcapng-multi-interface/trace.pcapng", 6, 1767663089500330493, 1767663437140942000, 10605979927522224433, 798, 798),
+    ("conformance/zeek/pop3-rej-and-reuse/trace.pcap", 125, 1377201633570191000, 1377201785011707000, 172150215309643552000, 27969, 27969),
+    ("conformance/zeek/port502-mixed-states/trace.pcap", 86, 1093522326102435000, 1688847957247196000, 130346046535421342000, 6014, 6014),
+    ("conformance/zeek/pppoe-icmpv6/trace.pcap", 65, 1284385406780560000, 1284385452499560000, 83485052529456400000, 5232, 5232),
+    ("conformance/zeek/q-in-q/trace.pcap", 5, 1363900699548138000, 1363900699553625000, 6819503497749434000, 856, 856),
+    ("conformance/zeek/ssh-multi-year/trace.pcap", 1797, 1324071333493287000, 1421041528379372000, 2548309935168641103000, 1291435, 1291435),
+    ("conformance/zeek/tcp-ethernet-padding/trace.pcap", 25, 1690990955944330000, 1690990966858897000, 42274774084828467000, 1881, 1881),
+    ("conformance/zeek/tcp-flip-without-syn-pcapng/trace.pcapng", 13, 1362692526939084000, 1362692527080972000, 17715002851058659000, 6009, 6009),
+    ("conformance/zeek/tcp-inactivity-split/trace.pcapng", 3, 629503200000030000, 629503500000040000, 1888509900000110000, 198, 198),
+    ("conformance/zeek/tcp-missing-syn-flip/trace.pcap", 21, 1128727435633408000, 1128727437184931000, 23703276159133746000, 10909, 10909),
+    ("conformance/zeek/tcp-retransmit-gap-rsto/trace.pcap", 39, 1285862902700271000, 1285862963692041000, 50148653280014256000, 2210, 30757),
+    ("conformance/zeek/teredo-tunnel/trace.pcap", 78, 1210953046591933000, 1210953076058333000, 94454339100308270000, 25025, 25025),
+    ("conformance/zeek/udp-bad-checksum/trace.pcap", 2, 1777450586006844000, 1777450586040789000, 3554901172047633000, 202, 202),
+    ("conformance/zeek/vlan-mpls-mixed/trace.pcap", 47, 952109346874907000, 1278600802074822000, 53205617645739678000, 16403, 16403),
+    ("conformance/zeek/vxlan-tunnel/trace.pcap", 10, 1467818432675392000, 1467818435680663000, 14678184338776648000, 1368, 1368),
+    ("conformance/zeek/wikipedia-mixed/trace.pcap", 136, 1300475167096535000, 1300475173475401000, 176864623041592291000, 25260, 25260),
+    ("traces/generated/lo-edge.pcap", 32, 1795802700630889000, 1795802702250968000, 57465686438342104000, 2520, 2520),
+    ("traces/generated/lo-mixed.pcap", 48, 1795802710128209000, 1795802712069656000, 86198530100046193000, 7739, 7739),
+    ("traces/generated/syn-long-tcp.pcap", 96, 1700000000000000000, 1700000601010000000, 163200027993480000000, 14184, 14184),
 ];
 
 fn shared() -> Option<&'static Path> {
@@ -1353,7 +1112,7 @@ fn reader_throughput() {
             body: bytes[h..].to_vec(),
             at: 0,
         };
-        let src = CaptureFile::with_buffer(Box::new(endless), "e", std::env::var("BUF").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20)).unwrap();
+        let src = CaptureFile::from_reader(Box::new(endless), "e").unwrap();
         time_frames(&format!("{name}, 60-123 B, in cache"), src, 20_000_000);
     }
     // Mixed sizes from a real file: what the page cache and memory add.
