@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn errors_are_clap_errors() {
-        assert_eq!(parse(&[]).unwrap_err().kind(), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            parse(&[]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
         assert_eq!(
             parse(&["-r", "x", "--bogus"]).unwrap_err().kind(),
             ErrorKind::UnknownArgument
@@ -138,8 +141,14 @@ mod tests {
             parse(&["-r", "x", "--set", "a..b=1"]).unwrap_err().kind(),
             ErrorKind::ValueValidation
         );
-        assert_eq!(parse(&["--version"]).unwrap_err().kind(), ErrorKind::DisplayVersion);
-        assert_eq!(parse(&["--help"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
+        assert_eq!(
+            parse(&["--version"]).unwrap_err().kind(),
+            ErrorKind::DisplayVersion
+        );
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
         assert_eq!(parse(&["-r", "x"]).err().map(|e| e.exit_code()), None);
         assert_eq!(parse(&["--bogus"]).unwrap_err().exit_code(), 2);
     }

@@ -3,15 +3,10 @@
 //! This file only parses the command line, loads the configuration, runs
 //! the pipeline and maps failures to a one-line error and exit code.
 
-mod cli;
-mod config;
-mod pipeline;
-mod sinks;
-mod sources;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use connwatch::{cli, config, pipeline};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -263,6 +263,10 @@ fn pick(v6: bool, a: (Ipv4Addr, Ipv6Addr), b: (Ipv4Addr, Ipv6Addr)) -> IpPair {
     }
 }
 
+/// Client ports: Linux's ephemeral range, 32768-60999 (also keeps clients
+/// off the low registered ports that dissectors would claim).
+const EPHEMERAL: (u16, u16) = (32_768, 60_999);
+
 /// Common server ports of TCP connections, with weights summing to 100.
 const TCP_PORTS: [(u16, u64); 10] = [
     (443, 55),
@@ -380,8 +384,8 @@ impl Conn {
         }
     }
 
-    /// Builds a TCP segment from `side` with `len` filler bytes into `buf`.
-    fn segment(&mut self, buf: &mut Vec<u8>, side: Side, flags: u8, len: usize, now: Nanos) {
+    /// Builds a TCP segment from `side` with this payload into `buf`.
+    fn segment(&mut self, buf: &mut Vec<u8>, side: Side, flags: u8, payload: &[u8], now: Nanos) {
         let mut opts = [0u8; 20];
         let syn = flags & tcp_flags::SYN != 0;
         let n = self.options(side, syn, now, &mut opts);
@@ -395,7 +399,7 @@ impl Conn {
         } else {
             [64_240, 65_160]
         };
-        self.tcp.segment(buf, side, flags, filler(len), &opts[..n]);
+        self.tcp.segment(buf, side, flags, payload, &opts[..n]);
     }
 
     /// Payload size of the next data segment of `sender`: requests 46-600
@@ -435,7 +439,7 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
     let burst = |rng: &mut Rng| rng.range_i64(us(5), us(60));
     let next: Option<Nanos> = match c.step {
         Step::Syn => {
-            c.segment(&mut x.buf, Side::Orig, SYN, 0, now);
+            c.segment(&mut x.buf, Side::Orig, SYN, &[], now);
             c.step = if c.kind == Kind::TcpRej {
                 Step::RejectRst
             } else {
@@ -444,12 +448,12 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
             Some(half + rng.range_i64(us(10), us(100)))
         }
         Step::SynAck => {
-            c.segment(&mut x.buf, Side::Resp, SYN | ACK, 0, now);
+            c.segment(&mut x.buf, Side::Resp, SYN | ACK, &[], now);
             c.step = Step::HandshakeAck;
             Some(half)
         }
         Step::HandshakeAck => {
-            c.segment(&mut x.buf, Side::Orig, ACK, 0, now);
+            c.segment(&mut x.buf, Side::Orig, ACK, &[], now);
             c.start_flight(Side::Orig, rng);
             c.step = Step::Data;
             Some(rng.range_i64(us(20), us(200)))
@@ -459,7 +463,8 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
             c.segs_left -= 1;
             c.unacked += 1;
             let flags = if c.segs_left == 0 { PSH | ACK } else { ACK };
-            c.segment(&mut x.buf, c.sender, flags, len, now);
+            data_payload(&mut x.scratch, c.tcp.ends.ports[1], len);
+            c.segment(&mut x.buf, c.sender, flags, &x.scratch, now);
             // Delayed ACKs: the receiver acknowledges every second segment
             // and the end of a flight.
             if c.unacked == 2 || c.segs_left == 0 {
@@ -470,7 +475,7 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
             }
         }
         Step::DataAck => {
-            c.segment(&mut x.buf, c.sender.other(), ACK, 0, now);
+            c.segment(&mut x.buf, c.sender.other(), ACK, &[], now);
             c.unacked = 0;
             if c.segs_left > 0 {
                 c.step = Step::Data;
@@ -504,21 +509,21 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
             }
         }
         Step::Fin => {
-            c.segment(&mut x.buf, c.closer, FIN | ACK, 0, now);
+            c.segment(&mut x.buf, c.closer, FIN | ACK, &[], now);
             c.step = Step::PeerFin;
             Some(half + us(20))
         }
         Step::PeerFin => {
-            c.segment(&mut x.buf, c.closer.other(), FIN | ACK, 0, now);
+            c.segment(&mut x.buf, c.closer.other(), FIN | ACK, &[], now);
             c.step = Step::LastAck;
             Some(half)
         }
         Step::LastAck => {
-            c.segment(&mut x.buf, c.closer, ACK, 0, now);
+            c.segment(&mut x.buf, c.closer, ACK, &[], now);
             None
         }
         Step::Rst => {
-            c.segment(&mut x.buf, c.closer, RST | ACK, 0, now);
+            c.segment(&mut x.buf, c.closer, RST | ACK, &[], now);
             None
         }
         Step::RejectRst => {
@@ -556,7 +561,7 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
         }
         Step::Probe => {
             if c.kind == Kind::ScanSyn {
-                c.segment(&mut x.buf, Side::Orig, SYN, 0, now);
+                c.segment(&mut x.buf, Side::Orig, SYN, &[], now);
             } else {
                 c.tcp.ends.udp(&mut x.buf, Side::Orig, &[]);
             }
@@ -565,6 +570,21 @@ fn step<W: Write>(c: &mut Conn, x: &mut Ctx<'_, W>, now: Nanos) -> io::Result<Op
     };
     x.write(now)?;
     Ok(next.map(|d| now + d))
+}
+
+/// Writes `len` (at least 5) bytes of payload for a connection to
+/// `server_port`: TLS ports get one application-data record per segment, so
+/// dissectors see TLS, not stray bytes; others get the plain filler.
+fn data_payload(out: &mut Vec<u8>, server_port: u16, len: usize) {
+    out.clear();
+    if matches!(server_port, 443 | 8443 | 993) && len >= 5 {
+        let body = len - 5;
+        out.extend_from_slice(&[0x17, 0x03, 0x03]);
+        out.extend_from_slice(&(body as u16).to_be_bytes()); // < 1400: fits
+        out.extend_from_slice(filler(body));
+    } else {
+        out.extend_from_slice(filler(len));
+    }
 }
 
 /// Writes a DNS query or answer for `c`'s current question.
@@ -684,7 +704,7 @@ impl Maker {
     /// A fresh client endpoint of this family, distinct from all earlier ones.
     fn client(&mut self, v6: bool) -> ((Ipv4Addr, Ipv6Addr), u16) {
         let n = &mut self.clients[usize::from(v6)];
-        let (host, port) = unique_client(*n);
+        let (host, port) = unique_client(*n, EPHEMERAL);
         *n += 1;
         (client_addr(host), port)
     }

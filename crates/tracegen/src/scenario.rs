@@ -269,7 +269,7 @@ impl Scenario {
     /// own 5-tuple (for `count` below four billion).
     pub fn background(&self, first: Nanos, period: Nanos, count: u64) {
         for i in 0..count {
-            let (host, port) = unique_client(i);
+            let (host, port) = unique_client(i, (1024, 65_535));
             let orig = SocketAddr::new(IpAddr::V4(Ipv4Addr::from(0xc612_0000 | host)), port);
             let resp = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)), 9);
             let t = first.saturating_add(period.saturating_mul(i as i64));
@@ -335,16 +335,19 @@ pub const DEFAULT_RTT: Nanos = 2_000_000;
 const SEGMENT_GAP: Nanos = us(1);
 
 /// Maps an index to a distinct (host, port): host in `1..=65534` (the low 16
-/// bits of an address in a /16), port in `1024..=65535`. Distinct for
-/// indices below 65534 * 64512; hosts are visited in a scrambled order.
-pub(crate) fn unique_client(i: u64) -> (u32, u16) {
+/// bits of an address in a /16), port in `ports.0..=ports.1`. Distinct for
+/// indices below 65534 times the number of ports (unless that number is a
+/// multiple of 7919); hosts are visited in a scrambled order.
+pub(crate) fn unique_client(i: u64, ports: (u16, u16)) -> (u32, u16) {
     const HOSTS: u64 = 65_534;
-    const PORTS: u64 = 64_512;
+    let (first, last) = ports;
+    let count = u64::from(last.saturating_sub(first)) + 1;
     // 40503 is coprime with 65534, so this permutes the hosts.
     let host = (i % HOSTS) * 40_503 % HOSTS;
-    // 7919 is coprime with 64512, so a host's successive turns get distinct ports.
-    let port = ((i / HOSTS) * 7_919 + host * 31) % PORTS;
-    ((host + 1) as u32, (1024 + port) as u16)
+    // 7919 is prime: coprime with the port count, so a host's successive
+    // turns get distinct ports.
+    let port = ((i / HOSTS) * 7_919 + host * 31) % count;
+    ((host + 1) as u32, first + port as u16)
 }
 
 /// A TCP conversation. Operations take `&mut self` and return it, so they

@@ -829,3 +829,18 @@ fn plain() -> PlainState {
         chk_cnt: [0, 0],
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "Conn {} TcpConn {} Endpoint {} Slot {} ConnRecord {}",
+            core::mem::size_of::<crate::conn::Conn>(),
+            core::mem::size_of::<crate::tcp::TcpConn>(),
+            core::mem::size_of::<crate::tcp::Endpoint>(),
+            core::mem::size_of::<super::Slot>(),
+            core::mem::size_of::<crate::record::ConnRecord>()
+        );
+    }
+}

@@ -1,11 +1,12 @@
 //! Internet checksums (RFC 1071): IPv4 header, TCP/UDP/ICMPv6 with their
 //! pseudo-headers, ICMPv4 without one.
 //!
-//! This runs on every packet when checksums are validated, so the sum adds
-//! big-endian 32-bit words into 64-bit accumulators (no carries to chase)
-//! and folds to 16 bits once at the end. That works because 2^16 ≡ 1
-//! (mod 2^16 − 1): a 32-bit word is congruent to the sum of its two 16-bit
-//! halves.
+//! This runs on every packet when checksums are validated, so the sum reads
+//! 8 bytes at a time, adds their 32-bit halves into 64-bit accumulators (no
+//! carries to chase) and folds to 16 bits once at the end. That works
+//! because 2^16 ≡ 1 (mod 2^16 − 1): a 32-bit word is congruent to the sum
+//! of its two 16-bit halves. Words are read little-endian (no byte swaps)
+//! and the folded result is swapped once, which RFC 1071 §2(B) allows.
 
 use crate::bytes::be16;
 use crate::ip::IpPacket;

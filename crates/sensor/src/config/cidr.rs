@@ -62,9 +62,7 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => u32::from(a) & mask32(self.prefix) == u32::from(n),
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                u128::from(a) & mask128(self.prefix) == u128::from(n)
-            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => u128::from(a) & mask128(self.prefix) == u128::from(n),
             _ => false,
         }
     }
@@ -127,7 +125,15 @@ mod tests {
 
     #[test]
     fn rejects() {
-        for bad in ["10.0.0.0", "10.0.0.0/33", "::/129", "10.0.0/8", "x/8", "10.0.0.0/-1", "/8"] {
+        for bad in [
+            "10.0.0.0",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0/8",
+            "x/8",
+            "10.0.0.0/-1",
+            "/8",
+        ] {
             let err = bad.parse::<Cidr>().unwrap_err();
             assert!(err.contains(bad.trim()), "{err}");
         }

@@ -77,9 +77,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         scale *= 10;
     }
     nanos += frac * unit_ns / scale;
-    i64::try_from(nanos)
-        .map(Duration)
-        .map_err(|_| too_large())
+    i64::try_from(nanos).map(Duration).map_err(|_| too_large())
 }
 
 #[cfg(test)]
@@ -124,8 +122,18 @@ mod tests {
     #[test]
     fn rejects() {
         for bad in [
-            "", "s", "10", "10 minutes", "-5s", "1.2.3s", ".s", "5S", "1e3s", "abc",
-            "99999999999999999999d", "200000days",
+            "",
+            "s",
+            "10",
+            "10 minutes",
+            "-5s",
+            "1.2.3s",
+            ".s",
+            "5S",
+            "1e3s",
+            "abc",
+            "99999999999999999999d",
+            "200000days",
         ] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains("invalid duration"), "{bad}: {err}");

@@ -12,4 +12,6 @@ pub mod validate;
 pub use cidr::Cidr;
 pub use duration::parse_duration;
 pub use server_ports::{LikelyServerPorts, PortSet};
-pub use validate::{load, ConfigError, Input, SensorConfig, SiteConfig, TrackSettings};
+pub use validate::{
+    load, ConfigError, Input, SensorConfig, SiteConfig, TrackSettings, ZeekScripts,
+};

@@ -102,12 +102,13 @@ pub struct ZeekSection {
     /// This decides the "likely server ports" used to orient connections
     /// whose first packet is not a SYN (spec §6.1).
     pub bare: bool,
-    /// Zeek scripts loaded in bare mode, by Zeek's name, e.g.
-    /// `["base/protocols/conn", "base/protocols/dns"]`. Each protocol
-    /// script adds the server ports it registers; the tunnel ports (UDP
-    /// 2123, 2152, 3544, 4754, 4789, 5072, 6081) are always there. Names
-    /// we do not know are accepted and add nothing. Ignored unless
-    /// `bare = true`. Default `[]`.
+    /// Zeek scripts loaded by name, e.g. `["base/protocols/conn",
+    /// "base/protocols/dns"]`: in bare mode the only ones, otherwise in
+    /// addition to the defaults (policy scripts). In bare mode each
+    /// protocol script adds the server ports it registers; the tunnel
+    /// ports (UDP 2123, 2152, 3544, 4754, 4789, 5072, 6081) are always
+    /// there. Names we do not know are accepted and change nothing.
+    /// Default `[]`.
     pub scripts: Vec<String>,
 }
 

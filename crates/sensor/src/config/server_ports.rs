@@ -79,8 +79,8 @@ pub const FULL_TCP: &[u16] = &[
 
 /// The default set, UDP (tunnel ports included).
 pub const FULL_UDP: &[u16] = &[
-    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000,
-    2123, 2152, 3544, 4754, 4789, 5072, 6081,
+    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000, 2123,
+    2152, 3544, 4754, 4789, 5072, 6081,
 ];
 
 /// Tunnel ports from the packet-analysis scripts, present even with `-b`
@@ -170,10 +170,10 @@ pub const SCRIPT_PORTS: &[ScriptPorts] = &[
 ];
 
 /// Script names that load every default script, as a full run does.
-const FULL_SCRIPTS: &[&str] = &["base/init-default", "base/protocols"];
+pub const FULL_SCRIPTS: &[&str] = &["base/init-default", "base/protocols"];
 
 /// `base/protocols/dns/main.zeek`, `base/protocols/dns/`, … → `base/protocols/dns`.
-fn normalize(script: &str) -> &str {
+pub fn normalize(script: &str) -> &str {
     let s = script.trim();
     let s = s.strip_suffix(".zeek").unwrap_or(s);
     let s = s.strip_suffix("/__load__").unwrap_or(s);

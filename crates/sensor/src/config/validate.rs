@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::cidr::Cidr;
 use super::duration::parse_duration;
 use super::raw::RawConfig;
-use super::server_ports::LikelyServerPorts;
+use super::server_ports::{self, LikelyServerPorts};
 use crate::cli::{Cli, SetOverride};
 use crate::sinks::LogFormat;
 
@@ -67,6 +67,9 @@ pub struct SensorConfig {
     pub site: SiteConfig,
     /// Ports that orient connections whose first packet is not a SYN.
     pub likely_server_ports: LikelyServerPorts,
+    /// Which Zeek scripts the run mimics (e.g. whether the DNS and NTP
+    /// parsers that flip connections are loaded).
+    pub zeek: ZeekScripts,
     /// Timeouts and limits for the tracker.
     pub track: TrackSettings,
 }
@@ -79,6 +82,31 @@ pub struct SiteConfig {
     pub local_nets: Vec<Cidr>,
     /// The private and reserved ranges of spec §9.5 count as local.
     pub private_address_space_is_local: bool,
+}
+
+/// `[zeek]`: the Zeek setup being mimicked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZeekScripts {
+    /// `zeek -b`: only `scripts` are loaded.
+    pub bare: bool,
+    /// Scripts loaded by name (normalized: no `/main.zeek` suffix).
+    pub scripts: Vec<String>,
+}
+
+impl ZeekScripts {
+    /// True if `script` (e.g. `base/protocols/dns`) is loaded: every
+    /// `base/` script in a full run, plus the listed ones; in bare mode only
+    /// the listed ones (or all `base/` ones if `base/init-default` is
+    /// listed).
+    pub fn loads(&self, script: &str) -> bool {
+        let name = server_ports::normalize(script);
+        let all_base = !self.bare
+            || self
+                .scripts
+                .iter()
+                .any(|s| server_ports::FULL_SCRIPTS.contains(&s.as_str()));
+        (all_base && name.starts_with("base/")) || self.scripts.iter().any(|s| s == name)
+    }
 }
 
 /// `[track]`, checked. Field meanings are documented on
@@ -107,10 +135,12 @@ pub struct TrackSettings {
 /// Loads and checks the configuration named by `cli`.
 pub fn load(cli: &Cli) -> Result<SensorConfig, ConfigError> {
     let text = match &cli.config {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?),
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?,
+        ),
         None => None,
     };
     let raw = raw_from(cli.config.as_ref(), text.as_deref(), &cli.set)?;
@@ -261,13 +291,26 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
             .logdir
             .clone()
             .unwrap_or_else(|| PathBuf::from(&raw.log.dir)),
-        log_format: if json { LogFormat::Json } else { LogFormat::Tsv },
+        log_format: if json {
+            LogFormat::Json
+        } else {
+            LogFormat::Tsv
+        },
         ignore_checksums: cli.ignore_checksums || raw.capture.ignore_checksums,
         site: SiteConfig {
             local_nets,
             private_address_space_is_local: raw.site.private_address_space_is_local,
         },
         likely_server_ports: LikelyServerPorts::from_config(raw.zeek.bare, &raw.zeek.scripts),
+        zeek: ZeekScripts {
+            bare: raw.zeek.bare,
+            scripts: raw
+                .zeek
+                .scripts
+                .iter()
+                .map(|s| server_ports::normalize(s).to_string())
+                .collect(),
+        },
         track,
     })
 }
@@ -353,7 +396,38 @@ mod tests {
         let c = from(None, &["-C", "--json", "--logdir", "o"]).unwrap();
         assert!(c.ignore_checksums && c.log_format == LogFormat::Json);
         let stdin = Cli::try_parse_from(["connwatch", "-r", "-"]).unwrap();
-        assert_eq!(validate(&stdin, RawConfig::default()).unwrap().input, Input::Stdin);
+        assert_eq!(
+            validate(&stdin, RawConfig::default()).unwrap().input,
+            Input::Stdin
+        );
+    }
+
+    #[test]
+    fn loaded_scripts() {
+        let full = from(
+            None,
+            &[
+                "--set",
+                "zeek.scripts=[\"policy/protocols/conn/vlan-logging\"]",
+            ],
+        )
+        .unwrap()
+        .zeek;
+        assert!(full.loads("base/protocols/dns") && full.loads("base/protocols/ntp/main.zeek"));
+        assert!(full.loads("policy/protocols/conn/vlan-logging"));
+        assert!(!full.loads("policy/protocols/conn/mac-logging"));
+        let bare = from(
+            None,
+            &[
+                "--set",
+                "zeek.bare=true",
+                "--set",
+                "zeek.scripts=[\"base/protocols/dns/\"]",
+            ],
+        )
+        .unwrap()
+        .zeek;
+        assert!(bare.loads("base/protocols/dns") && !bare.loads("base/protocols/ntp"));
     }
 
     #[test]
@@ -414,10 +488,22 @@ mod tests {
             frag_timeout = "10"
         "#;
         let e = err(Some(text), &[]);
-        assert!(e.contains("site.local_nets[1]") && e.contains("10.0.0.0/33"), "{e}");
-        assert!(e.contains("site.local_nets[2]") && e.contains("bogus"), "{e}");
-        assert!(e.contains("track.tcp_inactivity_timeout") && e.contains("minutes"), "{e}");
-        assert!(e.contains("track.frag_timeout") && e.contains("missing unit"), "{e}");
+        assert!(
+            e.contains("site.local_nets[1]") && e.contains("10.0.0.0/33"),
+            "{e}"
+        );
+        assert!(
+            e.contains("site.local_nets[2]") && e.contains("bogus"),
+            "{e}"
+        );
+        assert!(
+            e.contains("track.tcp_inactivity_timeout") && e.contains("minutes"),
+            "{e}"
+        );
+        assert!(
+            e.contains("track.frag_timeout") && e.contains("missing unit"),
+            "{e}"
+        );
         let e = err(None, &["--set", "track.udp_inactivity_timeout=forever"]);
         assert!(e.contains("track.udp_inactivity_timeout"), "{e}");
     }
@@ -441,8 +527,8 @@ mod tests {
         let c = Cli::try_parse_from(["connwatch", "-r", "x", "-c", p]).unwrap();
         assert_eq!(load(&c).unwrap().log_format, LogFormat::Json);
         let missing = dir.path().join("missing.toml");
-        let c = Cli::try_parse_from(["connwatch", "-r", "x", "-c", missing.to_str().unwrap()])
-            .unwrap();
+        let c =
+            Cli::try_parse_from(["connwatch", "-r", "x", "-c", missing.to_str().unwrap()]).unwrap();
         let e = load(&c).unwrap_err().to_string();
         assert!(e.contains("missing.toml"), "{e}");
     }

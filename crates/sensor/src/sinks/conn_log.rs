@@ -94,7 +94,7 @@ impl ConnLogSink {
         }
     }
 
-    /// Wraps a prepared writer (tests use a fixed clock).
+    /// Wraps a prepared writer (e.g. one with a fixed clock, or `/dev/null`).
     pub fn from_writer(log: ZeekLogWriter) -> Self {
         ConnLogSink { log }
     }
@@ -144,7 +144,11 @@ mod tests {
             .iter()
             .map(|c| A.iter().position(|a| a == c).unwrap() as u64)
             .collect();
-        let val = |d: &[u64]| d.iter().rev().fold(0u128, |acc, x| acc * 62 + u128::from(*x));
+        let val = |d: &[u64]| {
+            d.iter()
+                .rev()
+                .fold(0u128, |acc, x| acc * 62 + u128::from(*x))
+        };
         for cut in 1..digits.len() {
             let (h, l) = digits.split_at(cut);
             let (hv, lv) = (val(h), val(l));
@@ -418,7 +422,9 @@ mod tests {
                 unset_duration += usize::from(rec.duration_secs().is_none());
             }
         }
-        eprintln!("{checked} rows ({ipv6} IPv6, {tunnelled} tunnelled, {unset_duration} unset duration)");
+        eprintln!(
+            "{checked} rows ({ipv6} IPv6, {tunnelled} tunnelled, {unset_duration} unset duration)"
+        );
         assert!(checked > 100 && ipv6 > 0 && tunnelled > 0 && unset_duration > 0);
     }
 
@@ -446,7 +452,13 @@ mod tests {
         let mut rec = record();
         rec.proto = Proto::Icmp;
         let text = render(&[rec], LogFormat::Json);
-        for key in ["duration", "orig_bytes\"", "history", "service", "tunnel_parents"] {
+        for key in [
+            "duration",
+            "orig_bytes\"",
+            "history",
+            "service",
+            "tunnel_parents",
+        ] {
             assert!(!text.contains(key), "{key} in {text}");
         }
         assert!(text.contains("\"local_orig\":false,\"local_resp\":true"));

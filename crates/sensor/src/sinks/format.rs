@@ -283,10 +283,7 @@ fn push_ipv6(out: &mut Vec<u8>, a: Ipv6Addr) {
         if i != 0 {
             out.push(b':');
         }
-        if i == 6
-            && best_base == 0
-            && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))
-        {
+        if i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
             let o = a.octets();
             push_ipv4(out, Ipv4Addr::new(o[12], o[13], o[14], o[15]));
             return;
@@ -492,7 +489,9 @@ mod tests {
     fn ipv6_matches_std_display_for_plain_addresses() {
         let mut s = 7u64;
         for _ in 0..20_000 {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             // Sprinkle zero words so compression is exercised.
             let mut w = [0u16; 8];
             for (i, x) in w.iter_mut().enumerate() {

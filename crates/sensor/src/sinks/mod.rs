@@ -19,7 +19,7 @@ use connwatch_track::ConnRecord;
 use connwatch_wire::Timestamp;
 
 pub use conn_log::ConnLogSink;
-pub use zeek_log::{LogFormat, ZeekLogWriter};
+pub use zeek_log::{LogFormat, Row, ZeekLogWriter};
 
 /// Failure to write output; names the file.
 #[derive(Debug, thiserror::Error)]

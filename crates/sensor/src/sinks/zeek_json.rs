@@ -54,7 +54,10 @@ pub fn push_string(out: &mut Vec<u8>, s: &[u8]) {
         while !rest.is_empty() {
             let (valid, bad) = match core::str::from_utf8(rest) {
                 Ok(v) => (v.len(), 0),
-                Err(e) => (e.valid_up_to(), e.error_len().unwrap_or(rest.len() - e.valid_up_to())),
+                Err(e) => (
+                    e.valid_up_to(),
+                    e.error_len().unwrap_or(rest.len() - e.valid_up_to()),
+                ),
             };
             for &b in &rest[..valid] {
                 match b {

@@ -325,10 +325,9 @@ impl Row<'_> {
             LogFormat::Tsv => {
                 // A data line must not look like a header line.
                 if self.w.buf.get(self.row_start) == Some(&b'#') {
-                    self.w.buf.splice(
-                        self.row_start..self.row_start + 1,
-                        b"\\x23".iter().copied(),
-                    );
+                    self.w
+                        .buf
+                        .splice(self.row_start..self.row_start + 1, b"\\x23".iter().copied());
                 }
                 self.w.buf.push(b'\n');
             }

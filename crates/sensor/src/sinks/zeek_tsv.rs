@@ -124,7 +124,10 @@ pub fn push_escaped(out: &mut Vec<u8>, s: &[u8], in_set: bool) {
         // where needed (multi-byte sequences pass whole).
         let (valid, bad) = match core::str::from_utf8(rest) {
             Ok(v) => (v.len(), 0),
-            Err(e) => (e.valid_up_to(), e.error_len().unwrap_or(rest.len() - e.valid_up_to())),
+            Err(e) => (
+                e.valid_up_to(),
+                e.error_len().unwrap_or(rest.len() - e.valid_up_to()),
+            ),
         };
         for &b in &rest[..valid] {
             if b < 0x80 && needs(b) {
@@ -187,11 +190,11 @@ mod tests {
         assert_eq!(s(|o| push_string(o, b"a\\b", false)), "a\\x5cb");
         assert_eq!(s(|o| push_string(o, b"a,b", false)), "a,b");
         assert_eq!(s(|o| push_string(o, b"a,b", true)), "a\\x2cb");
-        assert_eq!(s(|o| push_string(o, b"\x00\x7f\n", false)), "\\x00\\x7f\\x0a");
         assert_eq!(
-            s(|o| push_string(o, "grüß".as_bytes(), false)),
-            "grüß"
+            s(|o| push_string(o, b"\x00\x7f\n", false)),
+            "\\x00\\x7f\\x0a"
         );
+        assert_eq!(s(|o| push_string(o, "grüß".as_bytes(), false)), "grüß");
         assert_eq!(s(|o| push_string(o, b"a\xffb\xc3", false)), "a\\xffb\\xc3");
         assert_eq!(s(|o| push_string(o, b"-x", false)), "-x");
     }

@@ -1,0 +1,13 @@
+//! `connwatch` as a library: the pieces the binary wires together, public
+//! so integration tests, benchmarks and fuzz targets can drive them.
+//!
+//! - [`sources`]: capture files (pcap, pcapng) lending out frames;
+//! - [`pipeline`]: source → packet analyzer → tracker → sinks;
+//! - [`sinks`]: Zeek-format logs (TSV and JSON);
+//! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags.
+
+pub mod cli;
+pub mod config;
+pub mod pipeline;
+pub mod sinks;
+pub mod sources;
