@@ -987,16 +987,20 @@ pub fn long<W: Write>(cfg: &LongConfig, out: &mut PcapWriter<W>) -> io::Result<S
     let tcp = TcpState::new(ends, x.rng.next_u32(), x.rng.next_u32());
     let interval = cfg.interval.max(1);
     let duration = cfg.duration.max(0);
+    // The packets of one exchange (and the handshake) are `half` apart and
+    // fit in a quarter of the interval and of the duration, so nothing overlaps.
+    let half = ms(10).min(interval / 4).min(duration / 4).max(1);
     let mut conn = LongConn {
         tcp,
         start: cfg.start,
-        end: cfg.start + duration,
+        // Even a degenerate duration closes after the handshake.
+        end: cfg.start + duration.max(2 * half + 1),
         interval,
-        half: ms(10).min(interval / 4).max(1),
+        half,
         payload: cfg.payload,
         n: 0,
-        // Exchanges strictly before the close.
-        ticks: ((duration - 1).max(0) / interval) as u64,
+        // Exchanges that end strictly before the close begins.
+        ticks: ((duration - 2 * half - 1).max(0) / interval) as u64,
     };
     if cfg.ipv6 {
         x.sum.ipv6 += 1;

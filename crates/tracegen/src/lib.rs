@@ -9,6 +9,12 @@
 //!
 //! Times are `i64` nanoseconds ([`time::Nanos`]); the same inputs (and seed)
 //! always give the same bytes.
+//!
+//! The `connwatch-tracegen` binary wraps [`bulk`]:
+//! `connwatch-tracegen bulk --out big.pcap --connections 2000000 --seed 1`,
+//! `connwatch-tracegen scan --out scan.pcap --flows N`, and
+//! `connwatch-tracegen long --out long.pcap --duration 2h --interval 10s
+//! --background-flows 1000000` (`--help` for all options).
 
 pub mod bulk;
 pub mod checksum;

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use common::{decode, flow_key, read_pcap_bytes, TcpChecker, L4};
 use connwatch_tracegen::bulk::{bulk, long, BulkConfig, LongConfig, Mix, Summary};
 use connwatch_tracegen::pcap::{PcapWriter, Precision};
-use connwatch_tracegen::time::{hours, ms, secs};
+use connwatch_tracegen::time::{hours, mins, ms, secs, us};
 
 fn generate(cfg: &BulkConfig) -> (Vec<u8>, Summary) {
     let mut w = PcapWriter::new(Vec::new(), Precision::Nano).unwrap();
@@ -125,4 +125,35 @@ fn long_connection_among_background_flows() {
     }
     assert_eq!(flows.len(), 2_001);
     assert_eq!(s.connections(), 2_001);
+}
+
+#[test]
+fn long_connection_time_never_goes_back() {
+    for (duration, interval) in [
+        (1, 1),
+        (ms(1), secs(10)),
+        (secs(10) + ms(1), secs(10)),
+        (ms(30), us(3)),
+        (mins(1), ms(7)),
+    ] {
+        let cfg = LongConfig {
+            background_flows: 50,
+            ..LongConfig::new(duration, interval)
+        };
+        let mut w = PcapWriter::new(Vec::new(), Precision::Nano).unwrap();
+        let s = long(&cfg, &mut w).unwrap();
+        let (_, recs) = read_pcap_bytes(&w.finish().unwrap());
+        assert!(
+            recs.windows(2).all(|w| w[0].ts <= w[1].ts),
+            "{duration} / {interval}"
+        );
+        assert!(
+            s.last_ts <= cfg.start + duration * 3 / 2 + 10,
+            "{duration} / {interval}"
+        );
+        let mut tcp = TcpChecker::default();
+        for r in &recs {
+            tcp.packet(&decode(&r.data).unwrap()).unwrap();
+        }
+    }
 }

@@ -8,7 +8,7 @@
 use core::net::IpAddr;
 
 /// Canonical connection key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
     /// First address (IPv4 as an IPv4-mapped IPv6 address).
     pub a: [u8; 16],
@@ -24,11 +24,35 @@ pub struct FlowKey {
     pub flags: u8,
 }
 
+impl core::hash::Hash for FlowKey {
+    /// Five machine words instead of 38 byte-sized writes: this runs once
+    /// per packet.
+    #[inline]
+    fn hash<H: core::hash::Hasher>(&self, h: &mut H) {
+        let w = |b: &[u8; 16], i: usize| {
+            let mut x = [0u8; 8];
+            x.copy_from_slice(&b[i..i + 8]);
+            u64::from_ne_bytes(x)
+        };
+        h.write_u64(w(&self.a, 0) ^ w(&self.a, 8).rotate_left(32));
+        h.write_u64(w(&self.b, 0) ^ w(&self.b, 8).rotate_left(32));
+        h.write_u64(
+            u64::from(self.pa)
+                | (u64::from(self.pb) << 16)
+                | (u64::from(self.proto) << 32)
+                | (u64::from(self.flags) << 40),
+        );
+    }
+}
+
 /// Turns an address into the 16 bytes used in keys.
 #[inline]
 pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
     match ip {
-        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o[0], o[1], o[2], o[3]]
+        }
         IpAddr::V6(a) => a.octets(),
     }
 }
@@ -49,8 +73,10 @@ impl FlowKey {
         let s = addr_bytes(src);
         let d = addr_bytes(dst);
         let flags = u8::from(v6) | (u8::from(one_way) << 1);
-        // Zeek's addr_port_canon_lt: compare addresses, then ports.
-        let src_first = one_way || (s, sport) < (d, dport);
+        // Zeek's addr_port_canon_lt: compare addresses, then ports. As
+        // big-endian integers the comparison is two instructions.
+        let (si, di) = (u128::from_be_bytes(s), u128::from_be_bytes(d));
+        let src_first = one_way || si < di || (si == di && sport < dport);
         if src_first {
             (
                 FlowKey {

@@ -56,21 +56,26 @@ impl core::str::FromStr for Cidr {
     }
 }
 
-/// A list of local networks.
+/// A list of local networks, split by family with precomputed masks so a
+/// lookup is a few compares (it runs twice per finished connection).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LocalNets {
     nets: Vec<Cidr>,
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
 }
 
 impl LocalNets {
     /// No local networks: `local_orig`/`local_resp` stay unset.
     pub fn empty() -> Self {
-        LocalNets { nets: Vec::new() }
+        LocalNets::default()
     }
 
     /// The given networks.
     pub fn new(nets: Vec<Cidr>) -> Self {
-        LocalNets { nets }
+        let mut n = LocalNets::default();
+        n.extend(nets);
+        n
     }
 
     /// Zeek's default: `Site::private_address_space` (spec §9.5).
@@ -85,12 +90,40 @@ impl LocalNets {
 
     /// True if `ip` is in a local network.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.nets.iter().any(|n| n.contains(ip))
+        match ip {
+            IpAddr::V4(a) => {
+                let a = u32::from(a);
+                self.v4.iter().any(|&(n, m)| a & m == n)
+            }
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                self.v6.iter().any(|&(n, m)| a & m == n)
+            }
+        }
     }
 
     /// Appends networks.
     pub fn extend(&mut self, nets: impl IntoIterator<Item = Cidr>) {
-        self.nets.extend(nets);
+        for c in nets {
+            match c.addr {
+                IpAddr::V4(a) => {
+                    let p = u32::from(c.prefix.min(32));
+                    let m = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+                    self.v4.push((u32::from(a) & m, m));
+                }
+                IpAddr::V6(a) => {
+                    let p = u32::from(c.prefix.min(128));
+                    let m = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+                    self.v6.push((u128::from(a) & m, m));
+                }
+            }
+            self.nets.push(c);
+        }
+    }
+
+    /// The networks, as configured.
+    pub fn nets(&self) -> &[Cidr] {
+        &self.nets
     }
 }
 

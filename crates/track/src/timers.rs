@@ -1,67 +1,56 @@
-//! A hashed timer wheel on network time, with an exact-order heap for the
-//! timers of the current tick.
+//! A two-level timer wheel on network time.
 //!
-//! Zeek fires every timer whose time is `<=` the new network time, in time
-//! order, before it processes a packet. Timers here carry the same `f64`
-//! deadline Zeek would compute, so the comparison is the same to the bit.
-//! Arming costs O(1); a timer is moved once from its wheel slot into the
-//! heap when its tick comes. Cancellation is lazy: the owner checks whether
-//! a fired timer is still current (generation counters), so nothing is ever
-//! searched or removed from the middle.
+//! Zeek fires every timer whose time is `<=` the new network time before it
+//! processes a packet. Timers here carry the same `f64` deadline Zeek would
+//! compute, so that comparison is the same to the bit. Arming costs O(1);
+//! a timer moves once from its coarse slot to a 1 ms bucket and once out.
+//! Cancellation is lazy: the owner checks whether a fired timer is still
+//! current (generation counters), so nothing is ever searched for or
+//! removed from the middle.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
-
-/// Ticks per second of network time (slot width 250 ms).
-const TICKS_PER_SEC: f64 = 4.0;
-/// Number of slots (a power of two): 8192 slots of 250 ms span 34 minutes.
+/// Milliseconds per coarse tick (slot width 250 ms).
+const TICK_MS: i64 = 250;
+/// Number of coarse slots (a power of two): 8192 slots of 250 ms span
+/// 34 minutes; later timers wait in their slot for their turn.
 const SLOTS: usize = 8192;
 
+/// Milliseconds since the epoch, floor.
 #[inline]
-fn tick_of(t: f64) -> i64 {
-    let x = (t * TICKS_PER_SEC).floor();
-    if x.is_nan() {
-        0
+fn ms_of(t: f64) -> i64 {
+    // floor() without the libm call: truncate, then correct negatives.
+    let x = t * 1000.0;
+    let i = x as i64; // saturating; NaN becomes 0
+    if (i as f64) > x {
+        i - 1
     } else {
-        x as i64
+        i
     }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Entry<T> {
     deadline: f64,
-    seq: u64,
     item: T,
 }
 
-impl<T> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl<T> Eq for Entry<T> {}
-impl<T> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<T> Ord for Entry<T> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.deadline
-            .total_cmp(&other.deadline)
-            .then(self.seq.cmp(&other.seq))
-    }
-}
-
 /// The wheel. `T` is a small handle saying what to do when the timer fires.
+///
+/// Two levels: coarse slots of 250 ms, and for the current coarse tick 250
+/// fine buckets of 1 ms. Timers that are due before the same packet fire
+/// in no particular order among themselves: each acts on its own
+/// connection and re-arms relative to the new network time, so the order
+/// does not change any record.
 #[derive(Debug)]
 pub struct TimerWheel<T> {
     slots: Vec<Vec<Entry<T>>>,
-    /// Every tick up to and including this one has been moved to `heap`.
-    collected: Option<i64>,
-    heap: BinaryHeap<Reverse<Entry<T>>>,
-    in_slots: usize,
-    seq: u64,
+    /// Coarse tick whose timers sit in `fine`.
+    current: Option<i64>,
+    fine: Vec<Vec<Entry<T>>>,
+    /// Fine buckets before this index are empty.
+    fine_pos: usize,
+    /// Timers known to be due.
+    due: Vec<Entry<T>>,
+    len: usize,
 }
 
 impl<T: Copy> Default for TimerWheel<T> {
@@ -75,110 +64,149 @@ impl<T: Copy> TimerWheel<T> {
     pub fn new() -> Self {
         TimerWheel {
             slots: (0..SLOTS).map(|_| Vec::new()).collect(),
-            collected: None,
-            heap: BinaryHeap::new(),
-            in_slots: 0,
-            seq: 0,
+            current: None,
+            fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
+            fine_pos: 0,
+            due: Vec::new(),
+            len: 0,
         }
     }
 
     /// Number of armed timers (including stale ones not yet popped).
     pub fn len(&self) -> usize {
-        self.in_slots + self.heap.len()
+        self.len
     }
 
     /// True when no timer is armed.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
+    }
+
+    /// Bytes held by the wheel's buffers.
+    pub fn memory(&self) -> usize {
+        let per = core::mem::size_of::<Entry<T>>();
+        let vecs = |v: &Vec<Vec<Entry<T>>>| {
+            v.iter().map(|s| s.capacity() * per).sum::<usize>()
+                + v.capacity() * core::mem::size_of::<Vec<Entry<T>>>()
+        };
+        vecs(&self.slots) + vecs(&self.fine) + self.due.capacity() * per
     }
 
     /// Arms a timer for `deadline` (Zeek seconds).
+    #[inline]
     pub fn push(&mut self, deadline: f64, item: T) {
-        self.seq += 1;
-        let e = Entry {
-            deadline,
-            seq: self.seq,
-            item,
-        };
-        let t = tick_of(deadline);
-        match self.collected {
-            Some(c) if t <= c => self.heap.push(Reverse(e)),
-            _ => {
-                self.slots[(t as usize) & (SLOTS - 1)].push(e);
-                self.in_slots += 1;
+        let e = Entry { deadline, item };
+        self.len += 1;
+        let ms = ms_of(deadline);
+        let tick = ms.div_euclid(TICK_MS);
+        match self.current {
+            Some(c) if tick < c => self.due.push(e),
+            Some(c) if tick == c => {
+                let f = ms.rem_euclid(TICK_MS) as usize;
+                if f < self.fine_pos {
+                    self.due.push(e);
+                } else {
+                    self.fine[f].push(e);
+                }
             }
+            _ => self.slots[(tick as usize) & (SLOTS - 1)].push(e),
         }
     }
 
-    /// Pops the earliest timer with `deadline <= now`, if any.
+    /// Pops a timer with `deadline <= now`, if any.
+    #[inline]
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, T)> {
-        self.collect_to(tick_of(now));
-        match self.heap.peek() {
-            Some(Reverse(e)) if e.deadline <= now => {
-                let Reverse(e) = self.heap.pop()?;
-                Some((e.deadline, e.item))
-            }
-            _ => None,
+        let now_ms = ms_of(now);
+        let tick = now_ms.div_euclid(TICK_MS);
+        if self.current.is_none_or(|c| c < tick) {
+            self.advance_to(tick);
         }
+        if let Some(i) = self.due.iter().rposition(|e| e.deadline <= now) {
+            return Some(self.take_due(i));
+        }
+        if self.current != Some(tick) {
+            // Time went backwards: nothing more is due.
+            return None;
+        }
+        let f = now_ms.rem_euclid(TICK_MS) as usize;
+        while self.fine_pos < f {
+            let b = core::mem::take(&mut self.fine[self.fine_pos]);
+            self.due.extend_from_slice(&b);
+            self.fine[self.fine_pos] = b;
+            self.fine[self.fine_pos].clear();
+            self.fine_pos += 1;
+        }
+        if let Some(i) = self.due.iter().rposition(|e| e.deadline <= now) {
+            return Some(self.take_due(i));
+        }
+        let bucket = &mut self.fine[f];
+        let i = bucket.iter().position(|e| e.deadline <= now)?;
+        let e = bucket.swap_remove(i);
+        self.len -= 1;
+        Some((e.deadline, e.item))
     }
 
-    /// Pops every timer regardless of its time (end of input), earliest
-    /// first.
-    pub fn pop_any(&mut self) -> Option<(f64, T)> {
-        if self.heap.is_empty() && self.in_slots > 0 {
-            self.collect_all();
-        }
-        self.heap.pop().map(|Reverse(e)| (e.deadline, e.item))
+    fn take_due(&mut self, i: usize) -> (f64, T) {
+        let e = self.due.swap_remove(i);
+        self.len -= 1;
+        (e.deadline, e.item)
     }
 
-    fn collect_all(&mut self) {
-        for slot in &mut self.slots {
-            for e in slot.drain(..) {
-                self.heap.push(Reverse(e));
-            }
+    /// Moves everything up to coarse tick `tick` out of the slots: earlier
+    /// ticks are wholly due, `tick` itself goes to the fine buckets.
+    fn advance_to(&mut self, tick: i64) {
+        // What is left of the previous tick's fine buckets is due now.
+        for b in &mut self.fine[self.fine_pos..] {
+            self.due.extend_from_slice(b);
+            b.clear();
         }
-        self.in_slots = 0;
-    }
-
-    fn collect_to(&mut self, to: i64) {
-        let from = match self.collected {
-            Some(c) if c >= to => return,
+        self.fine_pos = 0;
+        let from = match self.current {
             Some(c) => c + 1,
-            None => to,
+            None => tick,
         };
-        self.collected = Some(to);
-        if self.in_slots == 0 {
-            return;
-        }
-        if to.saturating_sub(from) >= SLOTS as i64 - 1 {
-            // A jump longer than a whole turn: every slot is due once.
+        self.current = Some(tick);
+        if tick.saturating_sub(from) >= SLOTS as i64 - 1 {
+            // A jump longer than a whole turn: every slot is visited once.
             for i in 0..SLOTS {
-                self.collect_slot(i, to);
+                self.collect_slot(i, tick);
             }
         } else {
             let mut t = from;
-            while t <= to {
-                self.collect_slot((t as usize) & (SLOTS - 1), to);
+            while t <= tick {
+                self.collect_slot((t as usize) & (SLOTS - 1), tick);
                 t += 1;
             }
         }
     }
 
-    fn collect_slot(&mut self, idx: usize, to: i64) {
+    fn collect_slot(&mut self, idx: usize, tick: i64) {
         let slot = &mut self.slots[idx];
-        if slot.is_empty() {
-            return;
-        }
         let mut i = 0;
         while i < slot.len() {
-            if tick_of(slot[i].deadline) <= to {
+            let ms = ms_of(slot[i].deadline);
+            let t = ms.div_euclid(TICK_MS);
+            if t < tick {
+                self.due.push(slot.swap_remove(i));
+            } else if t == tick {
                 let e = slot.swap_remove(i);
-                self.heap.push(Reverse(e));
-                self.in_slots -= 1;
+                self.fine[ms.rem_euclid(TICK_MS) as usize].push(e);
             } else {
                 i += 1;
             }
         }
+    }
+
+    /// Pops every timer regardless of its time (end of input).
+    pub fn pop_any(&mut self) -> Option<(f64, T)> {
+        if self.due.is_empty() && self.len > 0 {
+            for b in self.slots.iter_mut().chain(self.fine.iter_mut()) {
+                self.due.append(b);
+            }
+        }
+        let e = self.due.pop()?;
+        self.len -= 1;
+        Some((e.deadline, e.item))
     }
 }
 
@@ -187,14 +215,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fires_in_time_order_and_only_when_due() {
+    fn fires_only_when_due() {
         let mut w = TimerWheel::new();
         w.push(10.5, 1u32);
         w.push(10.25, 2);
         w.push(3000.0, 3);
         assert_eq!(w.pop_due(10.0), None);
-        assert_eq!(w.pop_due(10.5), Some((10.25, 2)));
-        assert_eq!(w.pop_due(10.5), Some((10.5, 1)));
+        let mut got = vec![w.pop_due(10.5), w.pop_due(10.5)];
+        got.sort_by(|a, b| a.unwrap().0.total_cmp(&b.unwrap().0));
+        assert_eq!(got, vec![Some((10.25, 2)), Some((10.5, 1))]);
         assert_eq!(w.pop_due(10.5), None);
         // A jump of more than a turn of the wheel.
         assert_eq!(w.pop_due(1e9), Some((3000.0, 3)));
@@ -223,8 +252,10 @@ mod tests {
         let mut w = TimerWheel::new();
         w.push(5.0, 1u8);
         w.push(1e12, 2u8);
-        assert_eq!(w.pop_any(), Some((5.0, 1)));
-        assert_eq!(w.pop_any(), Some((1e12, 2)));
+        let mut got = vec![w.pop_any().unwrap().1, w.pop_any().unwrap().1];
+        got.sort();
+        assert_eq!(got, vec![1, 2]);
         assert_eq!(w.pop_any(), None);
+        assert!(w.is_empty());
     }
 }

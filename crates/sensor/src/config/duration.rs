@@ -30,7 +30,9 @@ const UNITS: &[(&str, u128)] = &[
 ];
 
 /// Parses a non-negative duration: a decimal number, optional spaces, and
-/// a unit (see [`UNITS`]). Digits beyond nanosecond precision are dropped.
+/// a unit (`usec`/`us`, `msec`/`ms`, `sec`/`s`, `min`/`m`, `hr`/`h`,
+/// `day`/`d`, Zeek plurals too). Digits beyond nanosecond precision are
+/// dropped.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let num_end = t

@@ -158,7 +158,7 @@ pub fn raw_from(
         return match text {
             Some(t) => toml::from_str(t).map_err(|e| {
                 let origin = path.map_or_else(String::new, |p| p.display().to_string());
-                ConfigError::Invalid(vec![format!("{origin}: {}", one_line(&e.to_string()))])
+                ConfigError::Invalid(vec![located(&origin, t, &e, true)])
             }),
             None => Ok(RawConfig::default()),
         };
@@ -166,7 +166,7 @@ pub fn raw_from(
     let mut table = match text {
         Some(t) => toml::from_str::<toml::Table>(t).map_err(|e| ConfigError::Syntax {
             path: path.cloned().unwrap_or_default(),
-            message: one_line(&e.to_string()),
+            message: located("", t, &e, false),
         })?,
         None => toml::Table::new(),
     };
@@ -224,6 +224,44 @@ fn parse_value(text: &str) -> toml::Value {
     }
 }
 
+/// `file:line:col: key: message` from a toml error (its own text carries
+/// a multi-line source excerpt, too bulky for a one-line report). With
+/// `name_key`, the dotted key on the error's line is named, since serde's
+/// message may not name it (`invalid type: string "yes", expected a
+/// boolean`).
+fn located(origin: &str, text: &str, e: &toml::de::Error, name_key: bool) -> String {
+    let msg = one_line(e.message());
+    let Some(span) = e.span() else {
+        return format!("{origin}: {msg}");
+    };
+    let start = span.start.min(text.len());
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = start - line_start + 1;
+    let mut key = String::new();
+    if name_key {
+        let line_text = text[line_start..].lines().next().unwrap_or("");
+        if let Some((k, _)) = line_text.split_once('=') {
+            let section = before
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
+            key = match section {
+                Some(sec) => format!("{sec}.{}: ", k.trim()),
+                None => format!("{}: ", k.trim()),
+            };
+        }
+    }
+    if origin.is_empty() {
+        format!("line {line}, column {col}: {key}{msg}")
+    } else {
+        format!("{origin}:{line}:{col}: {key}{msg}")
+    }
+}
+
 /// toml's messages span several lines (source excerpt); keep them on one.
 fn one_line(msg: &str) -> String {
     msg.lines()
@@ -236,6 +274,14 @@ fn one_line(msg: &str) -> String {
 /// Stage 3: typed values; every problem is reported, each with its key.
 pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> {
     let mut errors = Vec::new();
+
+    let mut local_nets = Vec::new();
+    for (i, net) in raw.site.local_nets.iter().enumerate() {
+        match net.parse::<Cidr>() {
+            Ok(c) => local_nets.push(c),
+            Err(e) => errors.push(format!("site.local_nets[{i}]: {e}")),
+        }
+    }
 
     let mut dur = |key: &str, text: &str| -> Duration {
         parse_duration(text).unwrap_or_else(|e| {
@@ -263,14 +309,6 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         max_tunnel_depth: t.max_tunnel_depth,
         max_tunnel_changes: t.max_tunnel_changes,
     };
-
-    let mut local_nets = Vec::new();
-    for (i, net) in raw.site.local_nets.iter().enumerate() {
-        match net.parse::<Cidr>() {
-            Ok(c) => local_nets.push(c),
-            Err(e) => errors.push(format!("site.local_nets[{i}]: {e}")),
-        }
-    }
 
     if raw.log.dir.is_empty() && cli.logdir.is_none() {
         errors.push("log.dir: must not be empty (use \".\" for the current directory)".into());
@@ -465,7 +503,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let e = err(Some("[track]\ntcp_timeout = \"5min\"\n"), &[]);
-        assert!(e.contains("tcp_timeout"), "{e}");
+        assert!(
+            e.contains("sensor.toml:2:1: track.tcp_timeout: unknown field `tcp_timeout`"),
+            "{e}"
+        );
         let e = err(Some("[nosuch]\nx = 1\n"), &[]);
         assert!(e.contains("nosuch"), "{e}");
         let e = err(None, &["--set", "track.tcp_timeout=5min"]);
@@ -511,7 +552,7 @@ mod tests {
     #[test]
     fn wrong_types_name_the_key() {
         let e = err(Some("[log]\njson = \"yes\"\n"), &[]);
-        assert!(e.contains("json"), "{e}");
+        assert!(e.contains("sensor.toml:2:8: log.json: invalid type"), "{e}");
         let e = err(None, &["--set", "track.max_timer_expires=-1"]);
         assert!(e.contains("max_timer_expires") || e.contains("-1"), "{e}");
         let e = err(Some("[log\n"), &["--set", "log.json=true"]);

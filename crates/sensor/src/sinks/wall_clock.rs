@@ -125,22 +125,36 @@ mod tests {
         );
     }
 
+    /// Prints the local rendering of a fixed instant; run by
+    /// `local_time_honours_tz` in a child process with `TZ` set, so no test
+    /// here changes the environment of the shared test process.
+    #[test]
+    #[ignore = "helper run by local_time_honours_tz"]
+    fn tz_probe() {
+        println!("PROBE:{}", text(WallTime::local_from_unix(1_300_475_167)));
+    }
+
     #[test]
     fn local_time_honours_tz() {
-        // The conformance runs use TZ=UTC; a fixed-offset zone checks that
-        // TZ is read at all. Set both within this one test to avoid races
-        // with other tests reading TZ (none do).
-        // Other tests use a fixed clock, so nothing else reads TZ meanwhile.
-        std::env::set_var("TZ", "UTC");
-        assert_eq!(
-            WallTime::local_from_unix(1_300_475_167),
-            WallTime::utc_from_unix(1_300_475_167)
-        );
-        std::env::set_var("TZ", "XST-3");
-        assert_eq!(
-            text(WallTime::local_from_unix(1_300_475_167)),
-            "2011-03-18-22-06-07"
-        );
-        std::env::set_var("TZ", "UTC");
+        let probe = |tz: &str| -> Option<String> {
+            let exe = std::env::current_exe().ok()?;
+            let out = std::process::Command::new(exe)
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "--nocapture",
+                    "sinks::wall_clock::tests::tz_probe",
+                ])
+                .env("TZ", tz)
+                .output()
+                .ok()?;
+            let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+            let line = stdout.lines().find_map(|l| l.strip_prefix("PROBE:"))?;
+            Some(line.to_string())
+        };
+        // The conformance runs use TZ=UTC; a fixed-offset zone shows TZ is
+        // read at all.
+        assert_eq!(probe("UTC").as_deref(), Some("2011-03-18-19-06-07"));
+        assert_eq!(probe("XST-3").as_deref(), Some("2011-03-18-22-06-07"));
     }
 }
