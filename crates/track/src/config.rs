@@ -65,8 +65,8 @@ pub const FULL_TCP_SERVER_PORTS: &[u16] = &[
 
 /// UDP part of the full list, tunnel ports included.
 pub const FULL_UDP_SERVER_PORTS: &[u16] = &[
-    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000,
-    2123, 2152, 3544, 4754, 4789, 5072, 6081,
+    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000, 2123,
+    2152, 3544, 4754, 4789, 5072, 6081,
 ];
 
 /// Ports the DNS analyzer registers for over UDP

@@ -103,7 +103,7 @@ impl Defragmenter {
         let len = ip.payload_len();
         let start = frag.offset;
         let end = start.saturating_add(len);
-        if end > MAX_DATAGRAM || (frag.more && len % 8 != 0 && len > 0) {
+        if end > MAX_DATAGRAM || (frag.more && !len.is_multiple_of(8)) {
             self.dropped += 1;
             return FragResult::Dropped;
         }

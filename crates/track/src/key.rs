@@ -51,7 +51,9 @@ pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
     match ip {
         IpAddr::V4(a) => {
             let o = a.octets();
-            [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o[0], o[1], o[2], o[3]]
+            [
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o[0], o[1], o[2], o[3],
+            ]
         }
         IpAddr::V6(a) => a.octets(),
     }

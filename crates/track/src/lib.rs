@@ -16,6 +16,9 @@ pub mod timers;
 pub mod tracker;
 pub mod uid;
 
+#[cfg(test)]
+mod tests;
+
 pub use analyzer::{AnalyzerStats, PacketAnalyzer};
 pub use config::{PortSet, TrackerConfig};
 pub use record::{

@@ -47,7 +47,10 @@ pub(crate) enum EpState {
 }
 
 fn is_handshake(s: EpState) -> bool {
-    matches!(s, EpState::Inactive | EpState::SynSent | EpState::SynAckSent)
+    matches!(
+        s,
+        EpState::Inactive | EpState::SynSent | EpState::SynAckSent
+    )
 }
 
 #[inline]
@@ -159,11 +162,10 @@ impl Endpoint {
         } else {
             ack.wrapping_sub(start)
         };
-        if size != 0 {
-            size -= 1;
-        }
-        if self.fin_cnt > 0 && size != 0 {
-            size -= 1;
+        // The SYN octet, then the FIN octet, are not payload.
+        size = size.saturating_sub(1);
+        if self.fin_cnt > 0 {
+            size = size.saturating_sub(1);
         }
         size
     }
@@ -310,7 +312,14 @@ impl TcpConn {
         self.ep[side].chk_cnt = n;
     }
 
-    fn update_history(&mut self, conn: &mut Conn, e: usize, flags: TcpFlags, rel_seq: u64, len: u32) {
+    fn update_history(
+        &mut self,
+        conn: &mut Conn,
+        e: usize,
+        flags: TcpFlags,
+        rel_seq: u64,
+        len: u32,
+    ) {
         let bits = u8::from(flags.syn()) + u8::from(flags.fin()) + u8::from(flags.rst());
         let m = |mask| Self::side_mask(e, mask);
         let l = |c| Self::letter(e, c);
@@ -469,7 +478,11 @@ impl TcpConn {
             self.check_eof(conn, ctx, p);
         }
 
-        let rel_data_seq = if flags.syn() { rel_seq.wrapping_add(1) } else { rel_seq };
+        let rel_data_seq = if flags.syn() {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
         if len > 0 && !flags.rst() && !seq_underflow && seg.complete {
             self.data_sent(e, rel_data_seq, u64::from(len));
         }
@@ -539,7 +552,14 @@ impl TcpConn {
         }
     }
 
-    fn update_last_seq(&mut self, conn: &mut Conn, e: usize, last_seq: u32, flags: TcpFlags, len: u32) -> i32 {
+    fn update_last_seq(
+        &mut self,
+        conn: &mut Conn,
+        e: usize,
+        last_seq: u32,
+        flags: TcpFlags,
+        len: u32,
+    ) -> i32 {
         let ep = &mut self.ep[e];
         let delta_last = seq_delta(last_seq, ep.last_seq);
         if (flags.syn() || flags.rst())
@@ -578,7 +598,11 @@ impl TcpConn {
             EpState::Inactive => {
                 if flags.syn() {
                     if is_orig {
-                        let s = if flags.ack() { EpState::SynAckSent } else { EpState::SynSent };
+                        let s = if flags.ack() {
+                            EpState::SynAckSent
+                        } else {
+                            EpState::SynSent
+                        };
                         self.set_state(conn, ctx, *e, s);
                         let at = ctx.now_secs() + ctx.cfg.tcp_attempt_delay.as_secs_f64();
                         if ctx.cfg.tcp_attempt_delay.as_nanos() != 0 {
@@ -989,10 +1013,18 @@ impl TcpConn {
             return ConnState::SF;
         }
         if os == Closed {
-            return if inactive(rs) { ConnState::SH } else { ConnState::S2 };
+            return if inactive(rs) {
+                ConnState::SH
+            } else {
+                ConnState::S2
+            };
         }
         if rs == Closed {
-            return if inactive(os) { ConnState::SHR } else { ConnState::S3 };
+            return if inactive(os) {
+                ConnState::SHR
+            } else {
+                ConnState::S3
+            };
         }
         if os == SynSent && rs == Inactive {
             return ConnState::S0;

@@ -135,9 +135,7 @@ impl Encap {
 
     /// The innermost tunnel's uid.
     pub fn innermost(&self) -> Option<Uid> {
-        self.depth
-            .checked_sub(1)
-            .map(|i| self.uids[usize::from(i)])
+        self.depth.checked_sub(1).map(|i| self.uids[usize::from(i)])
     }
 }
 
@@ -496,7 +494,11 @@ impl ConnTracker {
 
     /// Notes a direction seen through a tunnel; true once both were seen.
     pub fn note_tunnel_direction(&mut self, index: u32, is_orig: bool) -> bool {
-        match self.slots.get_mut(index as usize).and_then(|s| s.conn.as_mut()) {
+        match self
+            .slots
+            .get_mut(index as usize)
+            .and_then(|s| s.conn.as_mut())
+        {
             Some(c) => {
                 c.tunnel_dirs |= if is_orig { 1 } else { 2 };
                 c.tunnel_dirs == 3
@@ -539,7 +541,10 @@ impl ConnTracker {
             let slots = &self.slots;
             self.table
                 .find(hash, |&i| {
-                    slots[i as usize].conn.as_ref().is_some_and(|c| c.key == key)
+                    slots[i as usize]
+                        .conn
+                        .as_ref()
+                        .is_some_and(|c| c.key == key)
                 })
                 .copied()
         };
@@ -623,7 +628,11 @@ impl ConnTracker {
                     false
                 } else {
                     let ulen = i64::from(u.length) - 8;
-                    p.len[side] = if p.len[side] < 0 { ulen } else { p.len[side] + ulen };
+                    p.len[side] = if p.len[side] < 0 {
+                        ulen
+                    } else {
+                        p.len[side] + ulen
+                    };
                     conn.last = pkt.ts;
                     if is_orig {
                         conn.check_history(0x1, b'D');
