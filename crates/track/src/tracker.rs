@@ -485,6 +485,14 @@ impl ConnTracker {
         Some(self.record(conn))
     }
 
+    /// Records of every live connection, as they stand (slot order).
+    pub fn live(&self) -> impl Iterator<Item = ConnRecord> + '_ {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_ref())
+            .map(|c| self.record(c))
+    }
+
     /// Adds a confirmed service to a live connection.
     pub fn confirm_service(&mut self, index: u32, service: Service) {
         if let Some(Some(c)) = self.slots.get_mut(index as usize).map(|s| s.conn.as_mut()) {
