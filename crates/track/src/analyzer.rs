@@ -335,11 +335,13 @@ impl PacketAnalyzer {
             5072 => (TunnelKind::Ayiya, tunnel::ayiya(payload).map(|(_, i)| i)),
             2152 | 2123 => (TunnelKind::Gtpv1, tunnel::gtpv1(payload)),
             4754 => (TunnelKind::GreUdp, tunnel::gre(payload)),
-            _ => match tunnel::teredo(payload) {
-                // Zeek also tries Teredo on any port (protocol detection).
-                Ok(i) => (TunnelKind::Teredo, Ok(i)),
-                Err(_) => return,
-            },
+            // Zeek also tries Teredo and AYIYA on any port (protocol
+            // detection), gated by their cheap heuristics.
+            _ if tunnel::teredo_detect(payload) => (TunnelKind::Teredo, tunnel::teredo(payload)),
+            _ if tunnel::ayiya_detect(payload) => {
+                (TunnelKind::Ayiya, tunnel::ayiya(payload).map(|(_, i)| i))
+            }
+            _ => return,
         };
         let inner = match decoded {
             Ok(i) => i,

@@ -76,6 +76,25 @@ pub const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
 /// Tunnel ports: likely server ports even in Zeek's bare mode.
 pub const TUNNEL_UDP_SERVER_PORTS: &[u16] = &[2123, 2152, 3544, 4754, 4789, 5072, 6081];
 
+/// Which inactivity timeout a connection uses (Zeek switches a TCP
+/// connection from the UDP value to the TCP one, and scripts raise it for
+/// interactive services), stored as one byte per connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeout {
+    /// Not set yet.
+    Unset,
+    /// `udp_inactivity_timeout`.
+    Udp,
+    /// `tcp_inactivity_timeout`.
+    Tcp,
+    /// `icmp_inactivity_timeout`.
+    Icmp,
+    /// `unknown_ip_inactivity_timeout`.
+    UnknownIp,
+    /// `interactive_inactivity_timeout`.
+    Interactive,
+}
+
 /// Everything the tracker needs to know.
 #[derive(Debug, Clone)]
 pub struct TrackerConfig {
@@ -133,6 +152,20 @@ pub struct TrackerConfig {
     pub max_connections: usize,
     /// Upper bound on IP fragments held for reassembly, in bytes.
     pub max_fragment_bytes: usize,
+}
+
+impl TrackerConfig {
+    /// The duration of a timeout class (zero for `Unset`).
+    pub fn timeout(&self, t: Timeout) -> Duration {
+        match t {
+            Timeout::Unset => Duration::ZERO,
+            Timeout::Udp => self.udp_inactivity_timeout,
+            Timeout::Tcp => self.tcp_inactivity_timeout,
+            Timeout::Icmp => self.icmp_inactivity_timeout,
+            Timeout::UnknownIp => self.unknown_ip_inactivity_timeout,
+            Timeout::Interactive => self.interactive_inactivity_timeout,
+        }
+    }
 }
 
 impl Default for TrackerConfig {

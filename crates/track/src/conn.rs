@@ -1,7 +1,9 @@
 //! One tracked connection: identity, orientation, history and the
 //! per-protocol state, plus the history-letter rules every protocol shares.
 
-use connwatch_wire::{Duration, Timestamp};
+use connwatch_wire::Timestamp;
+
+use crate::config::Timeout;
 
 use crate::key::FlowKey;
 use crate::record::{History, Proto, ServiceList, TunnelParents};
@@ -19,8 +21,22 @@ pub(crate) const RESP: usize = 1;
 pub(crate) struct PlainState {
     /// `request_len` / `reply_len`: -1 until the first good packet.
     pub len: [i64; 2],
-    /// Bad-checksum counters for the scaled `C`/`c` letters.
-    pub chk_cnt: [u32; 2],
+    /// Bad-checksum counters for the scaled `C`/`c` letters (the letters
+    /// stop at 10,000; Zeek would add another at 100,000).
+    pub chk_cnt: [u16; 2],
+}
+
+/// Tunnel bookkeeping, only for connections ever seen inside a tunnel.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TunnelInfo {
+    /// Fingerprint of the current encapsulation (0 = none).
+    pub encap: u64,
+    /// Encapsulation changes so far.
+    pub changes: u8,
+    /// Directions seen through a Teredo tunnel (bit 0 orig, bit 1 resp).
+    pub dirs: u8,
+    /// conn.log `tunnel_parents`.
+    pub parents: TunnelParents,
 }
 
 /// Protocol-specific state.
@@ -32,11 +48,31 @@ pub(crate) enum ProtoState {
     Plain(PlainState),
 }
 
+/// A saturating counter for the scaled history letters.
+pub(crate) trait Counter {
+    /// The counter plus one, saturating.
+    fn bump(self) -> Self;
+}
+
+impl Counter for u32 {
+    fn bump(self) -> Self {
+        self.saturating_add(1)
+    }
+}
+
+impl Counter for u16 {
+    fn bump(self) -> Self {
+        self.saturating_add(1)
+    }
+}
+
 /// A tracked connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub key: FlowKey,
-    pub uid: Uid,
+    /// The uid's two words, stored apart so they pack without padding.
+    pub uid_lo: u64,
+    pub uid_hi: u32,
     pub start: Timestamp,
     pub last: Timestamp,
     /// The originator is the key's `a` side.
@@ -51,21 +87,12 @@ pub(crate) struct Conn {
     pub ip_bytes: [u64; 2],
     /// Flipped after creation: `local_*` are then always set (Zeek quirk).
     pub flipped_late: bool,
-    pub inactivity_timeout: Duration,
-    /// Bumped when the inactivity timer is replaced.
-    pub inactivity_epoch: u8,
-    /// Bumped when the protocol's timers are cancelled.
-    pub analyzer_epoch: u8,
+    pub inactivity: Timeout,
     pub vlan: Option<u16>,
     pub inner_vlan: Option<u16>,
     pub service: ServiceList,
-    /// Fingerprint of the current encapsulation (0 = not tunnelled).
-    pub encap: u64,
-    pub encap_changes: u8,
-    pub parents: Option<Box<TunnelParents>>,
+    pub tunnel: Option<Box<TunnelInfo>>,
     pub missed_bytes: u64,
-    /// Directions seen through a Teredo tunnel (bit 0 orig, bit 1 resp).
-    pub tunnel_dirs: u8,
     pub state: ProtoState,
 }
 
@@ -91,9 +118,9 @@ impl Conn {
 
     /// Zeek's `ScaledHistoryEntry` with base 10: the letter is recorded when
     /// the counter reaches 1, 10, 100, ...
-    pub fn scaled_history(&mut self, code: u8, counter: &mut u32) -> bool {
-        *counter = counter.saturating_add(1);
-        let c = u64::from(*counter);
+    pub fn scaled_history<C: Into<u64> + Copy + Counter>(&mut self, code: u8, counter: &mut C) -> bool {
+        *counter = counter.bump();
+        let c: u64 = (*counter).into();
         let mut t = 1u64;
         while t < c {
             t *= 10;
@@ -141,6 +168,14 @@ impl Conn {
         }
     }
 
+    /// The uid.
+    pub fn uid(&self) -> Uid {
+        Uid {
+            hi: self.uid_hi,
+            lo: self.uid_lo,
+        }
+    }
+
     /// Counts a packet for ConnSize.
     #[inline]
     pub fn count_packet(&mut self, side: usize, ip_len: u32) {
@@ -164,7 +199,8 @@ mod tests {
         );
         Conn {
             key,
-            uid: Uid::default(),
+            uid_lo: 0,
+            uid_hi: 0,
             start: Timestamp(0),
             last: Timestamp(0),
             orig_is_a: true,
@@ -175,17 +211,12 @@ mod tests {
             pkts: [0; 2],
             ip_bytes: [0; 2],
             flipped_late: false,
-            inactivity_timeout: Duration::from_secs(60),
-            inactivity_epoch: 0,
-            analyzer_epoch: 0,
+            inactivity: Timeout::Udp,
             vlan: None,
             inner_vlan: None,
             service: ServiceList::default(),
-            encap: 0,
-            encap_changes: 0,
-            parents: None,
+            tunnel: None,
             missed_bytes: 0,
-            tunnel_dirs: 0,
             state: ProtoState::Plain(PlainState::default()),
         }
     }

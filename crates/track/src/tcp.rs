@@ -9,6 +9,7 @@
 
 use connwatch_wire::TcpFlags;
 
+use crate::config::Timeout;
 use crate::conn::{Conn, ORIG, RESP};
 use crate::record::ConnState;
 use crate::tracker::{TimerCtx, TimerKind};
@@ -63,6 +64,35 @@ fn full_seq(seq: u32, wraps: u32) -> u64 {
     (u64::from(wraps) << 32) | u64::from(seq)
 }
 
+/// Out-of-order sequence intervals; allocated only when data arrives out of
+/// order, which most connections never see.
+#[derive(Debug, Clone, Default)]
+struct Holes(Option<Box<Vec<(u64, u64)>>>);
+
+impl Holes {
+    fn as_slice(&self) -> &[(u64, u64)] {
+        self.0.as_deref().map_or(&[], |v| v.as_slice())
+    }
+    fn vec(&mut self) -> &mut Vec<(u64, u64)> {
+        self.0.get_or_insert_with(Default::default)
+    }
+    fn is_empty(&self) -> bool {
+        self.as_slice().is_empty()
+    }
+    fn first(&self) -> Option<&(u64, u64)> {
+        self.as_slice().first()
+    }
+    fn last(&self) -> Option<&(u64, u64)> {
+        self.as_slice().last()
+    }
+    fn clear(&mut self) {
+        self.0 = None;
+    }
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+}
+
 /// One side of a TCP connection.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Endpoint {
@@ -73,10 +103,12 @@ pub(crate) struct Endpoint {
     ack_seq: u32,
     seq_wraps: u32,
     ack_wraps: u32,
-    hist_last_syn: u64,
-    hist_last_fin: u64,
-    hist_last_rst: u64,
-    fin_cnt: u32,
+    // Low 32 bits of the relative sequence numbers of the last SYN/FIN/RST
+    // (a repeat exactly 2^32 away would be missed: never seen in practice).
+    hist_last_syn: u32,
+    hist_last_fin: u32,
+    hist_last_rst: u32,
+    fin_seen: bool,
     fin_seq: u64,
     pub did_close: bool,
     done_something: bool,
@@ -88,7 +120,7 @@ pub(crate) struct Endpoint {
     // the undelivered intervals above it.
     last_reassem_seq: u64,
     trim_seq: u64,
-    holes: Vec<(u64, u64)>,
+    holes: Holes,
     skip_deliveries: bool,
     did_eof: bool,
 }
@@ -164,7 +196,7 @@ impl Endpoint {
         };
         // The SYN octet, then the FIN octet, are not payload.
         size = size.saturating_sub(1);
-        if self.fin_cnt > 0 {
+        if self.fin_seen {
             size = size.saturating_sub(1);
         }
         size
@@ -282,7 +314,7 @@ impl TcpConn {
         let cur = self.ep[e].state;
         if new != cur {
             if !is_handshake(new) && is_handshake(cur) && is_handshake(self.ep[1 - e].state) {
-                ctx.set_inactivity_timeout(conn, ctx.cfg.tcp_inactivity_timeout);
+                ctx.set_inactivity_timeout(conn, Timeout::Tcp);
             }
             self.ep[e].prev_state = cur;
             self.ep[e].state = new;
@@ -333,23 +365,25 @@ impl TcpConn {
             let ep = &mut self.ep[e];
             if flags.syn() {
                 let code = if flags.ack() { b'H' } else { b'S' };
-                if conn.check_history(m(HIST_SYN_PKT), l(code)) && rel_seq != ep.hist_last_syn {
+                if conn.check_history(m(HIST_SYN_PKT), l(code)) && rel_seq as u32 != ep.hist_last_syn
+                {
                     conn.add_history(l(code));
                 }
-                ep.hist_last_syn = rel_seq;
+                ep.hist_last_syn = rel_seq as u32;
             }
             if flags.fin() {
-                let end = rel_seq.wrapping_add(u64::from(len));
+                let end = rel_seq.wrapping_add(u64::from(len)) as u32;
                 if conn.check_history(m(HIST_FIN_PKT), l(b'F')) && end != ep.hist_last_fin {
                     conn.add_history(l(b'F'));
                 }
                 ep.hist_last_fin = end;
             }
             if flags.rst() {
-                if conn.check_history(m(HIST_RST_PKT), l(b'R')) && rel_seq != ep.hist_last_rst {
+                if conn.check_history(m(HIST_RST_PKT), l(b'R')) && rel_seq as u32 != ep.hist_last_rst
+                {
                     conn.add_history(l(b'R'));
                 }
-                ep.hist_last_rst = rel_seq;
+                ep.hist_last_rst = rel_seq as u32;
             }
         } else if len > 0 {
             conn.check_history(m(HIST_DATA_PKT), l(b'D'));
@@ -427,7 +461,7 @@ impl TcpConn {
         }
 
         if flags.fin() {
-            self.ep[e].fin_cnt += 1;
+            self.ep[e].fin_seen = true;
             self.ep[e].fin_seq = rel_seq.wrapping_add(u64::from(seg_len));
         }
 
@@ -606,7 +640,7 @@ impl TcpConn {
                         self.set_state(conn, ctx, *e, s);
                         let at = ctx.now_secs() + ctx.cfg.tcp_attempt_delay.as_secs_f64();
                         if ctx.cfg.tcp_attempt_delay.as_nanos() != 0 {
-                            ctx.arm(conn, TimerKind::Attempt, at);
+                            ctx.arm(TimerKind::Attempt, at);
                         }
                     } else {
                         if !flags.ack()
@@ -727,8 +761,7 @@ impl TcpConn {
             service_port = orig_p;
         }
         if ctx.cfg.interactive_ports.contains(&service_port) {
-            let t = ctx.cfg.interactive_inactivity_timeout;
-            ctx.set_inactivity_timeout(conn, t);
+            ctx.set_inactivity_timeout(conn, Timeout::Interactive);
         }
     }
 
@@ -772,7 +805,7 @@ impl TcpConn {
             ep.skip_deliveries = true;
         }
         let buffered = ep.last_reassem_seq.saturating_sub(ep.trim_seq)
-            + ep.holes.iter().map(|h| h.1 - h.0).sum::<u64>();
+            + ep.holes.as_slice().iter().map(|h| h.1 - h.0).sum::<u64>();
         if buffered > EXCESSIVE_DATA_WITHOUT_ACKS {
             ep.holes.clear();
             ep.skip_deliveries = true;
@@ -781,16 +814,17 @@ impl TcpConn {
 
     fn insert_hole(ep: &mut Endpoint, seq: u64, upper: u64) {
         // Keep intervals sorted and disjoint.
-        let pos = ep.holes.partition_point(|h| h.1 < seq);
+        let holes = ep.holes.vec();
+        let pos = holes.partition_point(|h| h.1 < seq);
         let mut lo = seq;
         let mut hi = upper;
         let mut end = pos;
-        while end < ep.holes.len() && ep.holes[end].0 <= hi {
-            lo = lo.min(ep.holes[end].0);
-            hi = hi.max(ep.holes[end].1);
+        while end < holes.len() && holes[end].0 <= hi {
+            lo = lo.min(holes[end].0);
+            hi = hi.max(holes[end].1);
             end += 1;
         }
-        ep.holes.splice(pos..end, [(lo, hi)]);
+        holes.splice(pos..end, [(lo, hi)]);
         if ep.holes.len() > MAX_HOLES {
             ep.holes.clear();
             ep.skip_deliveries = true;
@@ -803,7 +837,10 @@ impl TcpConn {
                 break;
             }
             ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-            ep.holes.remove(0);
+            ep.holes.vec().remove(0);
+        }
+        if ep.holes.is_empty() {
+            ep.holes.clear();
         }
     }
 
@@ -813,7 +850,7 @@ impl TcpConn {
         let is_partial = self.is_partial;
         let ep = &mut self.ep[e];
         let mut seq = seq;
-        if ep.fin_cnt > 0 && seq >= ep.fin_seq {
+        if ep.fin_seen && seq >= ep.fin_seq {
             seq = ep.fin_seq.wrapping_sub(1);
         }
         if seq <= ep.trim_seq {
@@ -836,7 +873,7 @@ impl TcpConn {
                             });
                         }
                         ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-                        ep.holes.remove(0);
+                        ep.holes.vec().remove(0);
                         Self::absorb_holes(ep);
                     }
                     if seq > ep.last_reassem_seq {
@@ -851,9 +888,15 @@ impl TcpConn {
                 }
             }
         }
-        ep.holes.retain(|h| h.1 > seq);
-        if let Some(h) = ep.holes.first_mut() {
-            h.0 = h.0.max(seq);
+        if !ep.holes.is_empty() {
+            let holes = ep.holes.vec();
+            holes.retain(|h| h.1 > seq);
+            if let Some(h) = holes.first_mut() {
+                h.0 = h.0.max(seq);
+            }
+            if holes.is_empty() {
+                ep.holes.clear();
+            }
         }
         ep.trim_seq = ep.trim_seq.max(seq);
     }
@@ -877,7 +920,7 @@ impl TcpConn {
     fn check_eof(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>, e: usize) {
         let ep = &self.ep[e];
         if !ep.did_eof
-            && (ep.fin_cnt > 0 || matches!(ep.state, EpState::Closed | EpState::Reset))
+            && (ep.fin_seen || matches!(ep.state, EpState::Closed | EpState::Reset))
             && !self.data_pending(e)
         {
             self.ep[e].did_eof = true;
@@ -924,12 +967,12 @@ impl TcpConn {
                     self.is_active = false;
                 }
             }
-            ctx.cancel_analyzer_timers(conn);
+            ctx.cancel_analyzer_timers();
             let delay = ctx.cfg.tcp_close_delay.as_secs_f64();
-            ctx.arm(conn, TimerKind::Delete, last + delay);
+            ctx.arm(TimerKind::Delete, last + delay);
         } else if self.ep[e].prev_state != EpState::Inactive {
             let t = last + ctx.cfg.tcp_session_timer.as_secs_f64();
-            ctx.arm(conn, TimerKind::Expire, t);
+            ctx.arm(TimerKind::Expire, t);
         }
     }
 
@@ -1086,7 +1129,7 @@ mod tests {
         let mut ep = Endpoint::new();
         ep.start_seq = 1000;
         ep.last_seq = 1000 + 1 + 100 + 1;
-        ep.fin_cnt = 1;
+        ep.fin_seen = true;
         assert_eq!(ep.size(EpState::Established), 100);
         // Sequence space beyond 4 GiB.
         ep.seq_wraps = 1;

@@ -9,15 +9,13 @@
 
 use core::net::IpAddr;
 
-use connwatch_wire::{Duration, IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
-use hashbrown::HashTable;
+use connwatch_wire::{IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
 
-use crate::config::TrackerConfig;
-use crate::conn::{Conn, PlainState, ProtoState, ORIG, RESP};
+use crate::config::{Timeout, TrackerConfig};
+use crate::conn::{Conn, PlainState, ProtoState, TunnelInfo, ORIG, RESP};
 use crate::key::FlowKey;
-use crate::record::{
-    ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList, TunnelParents,
-};
+use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
+use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
@@ -48,11 +46,22 @@ pub(crate) struct TimerItem {
     epoch: u8,
 }
 
+/// Per-slot bookkeeping kept apart from the connections, in a dense array,
+/// so that stale timers are recognised without touching the connection.
+#[derive(Debug, Clone, Copy, Default)]
+struct Meta {
+    gen: u32,
+    /// Bumped when the protocol's timers are cancelled.
+    analyzer_epoch: u8,
+    /// Bumped when the inactivity timer is replaced.
+    inactivity_epoch: u8,
+}
+
 /// Timer access for the protocol code while it works on one connection.
 pub(crate) struct TimerCtx<'a> {
     wheel: &'a mut TimerWheel<TimerItem>,
     idx: u32,
-    gen: u32,
+    meta: &'a mut Meta,
     pub cfg: &'a TrackerConfig,
     pub now: Timestamp,
 }
@@ -64,38 +73,43 @@ impl TimerCtx<'_> {
     }
 
     /// Arms a protocol timer.
-    pub fn arm(&mut self, conn: &Conn, kind: TimerKind, deadline: f64) {
+    pub fn arm(&mut self, kind: TimerKind, deadline: f64) {
         self.wheel.push(
             deadline,
             TimerItem {
                 idx: self.idx,
-                gen: self.gen,
+                gen: self.meta.gen,
                 kind,
-                epoch: conn.analyzer_epoch,
+                epoch: self.meta.analyzer_epoch,
             },
         );
     }
 
     /// `Analyzer::CancelTimers`.
-    pub fn cancel_analyzer_timers(&mut self, conn: &mut Conn) {
-        conn.analyzer_epoch = conn.analyzer_epoch.wrapping_add(1);
+    pub fn cancel_analyzer_timers(&mut self) {
+        self.meta.analyzer_epoch = self.meta.analyzer_epoch.wrapping_add(1);
     }
 
     /// `Connection::SetInactivityTimeout`.
-    pub fn set_inactivity_timeout(&mut self, conn: &mut Conn, timeout: Duration) {
-        if timeout == conn.inactivity_timeout {
+    pub fn set_inactivity_timeout(&mut self, conn: &mut Conn, class: Timeout) {
+        if class == conn.inactivity {
             return;
         }
-        conn.inactivity_epoch = conn.inactivity_epoch.wrapping_add(1);
-        conn.inactivity_timeout = timeout;
+        let timeout = self.cfg.timeout(class);
+        if timeout == self.cfg.timeout(conn.inactivity) {
+            conn.inactivity = class;
+            return;
+        }
+        self.meta.inactivity_epoch = self.meta.inactivity_epoch.wrapping_add(1);
+        conn.inactivity = class;
         if timeout.as_nanos() != 0 {
             self.wheel.push(
                 conn.last.as_zeek_secs() + timeout.as_secs_f64(),
                 TimerItem {
                     idx: self.idx,
-                    gen: self.gen,
+                    gen: self.meta.gen,
                     kind: TimerKind::Inactivity,
-                    epoch: conn.inactivity_epoch,
+                    epoch: self.meta.inactivity_epoch,
                 },
             );
         }
@@ -211,18 +225,13 @@ pub struct TrackerStats {
     pub evicted: u64,
 }
 
-#[derive(Debug)]
-struct Slot {
-    gen: u32,
-    conn: Option<Conn>,
-}
-
 /// The connection tracker.
 pub struct ConnTracker {
     cfg: TrackerConfig,
-    table: HashTable<u32>,
+    table: FlowTable,
     hasher: foldhash::fast::FixedState,
-    slots: Vec<Slot>,
+    conns: Vec<Option<Conn>>,
+    meta: Vec<Meta>,
     free: Vec<u32>,
     wheel: TimerWheel<TimerItem>,
     uids: UidGenerator,
@@ -282,9 +291,10 @@ impl ConnTracker {
             1024
         };
         ConnTracker {
-            table: HashTable::with_capacity(cap),
+            table: FlowTable::with_capacity(cap),
             hasher,
-            slots: Vec::with_capacity(cap.min(1 << 20)),
+            conns: Vec::with_capacity(cap.min(1 << 20)),
+            meta: Vec::with_capacity(cap.min(1 << 20)),
             free: Vec::new(),
             wheel: TimerWheel::new(),
             uids,
@@ -302,6 +312,28 @@ impl ConnTracker {
     /// Counters.
     pub fn stats(&self) -> TrackerStats {
         self.stats
+    }
+
+    /// Estimated bytes held by the table, the connections and the timers
+    /// (TCP state and tunnel records counted at their allocation size).
+    pub fn memory_bytes(&self) -> usize {
+        let tcp = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|c| matches!(c.state, ProtoState::Tcp(_)))
+            .count();
+        self.table.memory()
+            + self.conns.capacity() * core::mem::size_of::<Option<Conn>>()
+            + self.meta.capacity() * core::mem::size_of::<Meta>()
+            + self.free.capacity() * 4
+            + self.wheel.memory()
+            + tcp * core::mem::size_of::<TcpConn>()
+    }
+
+    /// Entries in the flow table (live connections).
+    pub fn table_len(&self) -> usize {
+        self.table.len()
     }
 
     /// A new uid from the tracker's generator (also used for IP tunnels).
@@ -333,22 +365,25 @@ impl ConnTracker {
     }
 
     fn fire(&mut self, item: TimerItem, now: Timestamp) {
-        let Some(slot) = self.slots.get_mut(item.idx as usize) else {
+        let Some(meta) = self.meta.get(item.idx as usize) else {
             return;
         };
-        if slot.gen != item.gen {
+        let current = meta.gen == item.gen
+            && match item.kind {
+                TimerKind::Inactivity => item.epoch == meta.inactivity_epoch,
+                _ => item.epoch == meta.analyzer_epoch,
+            };
+        if !current {
             return;
         }
-        let Some(conn) = slot.conn.as_mut() else {
+        let Some(conn) = self.conns[item.idx as usize].as_mut() else {
             return;
         };
         let t = now.as_zeek_secs();
         let remove = match item.kind {
             TimerKind::Inactivity => {
-                if item.epoch != conn.inactivity_epoch {
-                    return;
-                }
-                let deadline = conn.last.as_zeek_secs() + conn.inactivity_timeout.as_secs_f64();
+                let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
+                let deadline = conn.last.as_zeek_secs() + timeout;
                 if deadline <= t {
                     true
                 } else {
@@ -357,9 +392,6 @@ impl ConnTracker {
                 }
             }
             TimerKind::DnsExpire => {
-                if item.epoch != conn.analyzer_epoch {
-                    return;
-                }
                 // The "- 1.0" is Zeek's own slack.
                 let timeout = self.cfg.dns_session_timeout.as_secs_f64();
                 if t - conn.last.as_zeek_secs() >= timeout - 1.0 {
@@ -369,28 +401,23 @@ impl ConnTracker {
                     false
                 }
             }
-            TimerKind::Attempt | TimerKind::Expire | TimerKind::Delete => {
-                if item.epoch != conn.analyzer_epoch {
-                    return;
-                }
-                match (&mut conn.state, item.kind) {
-                    (_, TimerKind::Delete) => true,
-                    (ProtoState::Tcp(tcp), TimerKind::Attempt) => tcp.attempt_timer(),
-                    (ProtoState::Tcp(tcp), TimerKind::Expire) => {
-                        let linger = self.cfg.tcp_connection_linger.as_secs_f64();
-                        match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
-                            Some(true) => true,
-                            Some(false) => {
-                                let at = t + self.cfg.tcp_session_timer.as_secs_f64();
-                                self.wheel.push(at, item);
-                                false
-                            }
-                            None => false,
+            TimerKind::Delete => true,
+            TimerKind::Attempt | TimerKind::Expire => match &mut conn.state {
+                ProtoState::Tcp(tcp) if item.kind == TimerKind::Attempt => tcp.attempt_timer(),
+                ProtoState::Tcp(tcp) => {
+                    let linger = self.cfg.tcp_connection_linger.as_secs_f64();
+                    match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
+                        Some(true) => true,
+                        Some(false) => {
+                            let at = t + self.cfg.tcp_session_timer.as_secs_f64();
+                            self.wheel.push(at, item);
+                            false
                         }
+                        None => false,
                     }
-                    _ => false,
                 }
-            }
+                ProtoState::Plain(_) => false,
+            },
         };
         if remove {
             self.remove(item.idx);
@@ -399,8 +426,8 @@ impl ConnTracker {
 
     /// Removes every connection (end of input), emitting their records.
     pub fn finish(&mut self) {
-        for idx in 0..self.slots.len() {
-            if self.slots[idx].conn.is_some() {
+        for idx in 0..self.conns.len() {
+            if self.conns[idx].is_some() {
                 self.remove(idx as u32);
             }
         }
@@ -408,20 +435,13 @@ impl ConnTracker {
     }
 
     fn remove(&mut self, idx: u32) {
-        let Some(slot) = self.slots.get_mut(idx as usize) else {
+        let Some(conn) = self.conns.get_mut(idx as usize).and_then(Option::take) else {
             return;
         };
-        let Some(conn) = slot.conn.take() else {
-            return;
-        };
-        slot.gen = slot.gen.wrapping_add(1);
-        let hash = {
-            use core::hash::BuildHasher;
-            self.hasher.hash_one(conn.key)
-        };
-        if let Ok(entry) = self.table.find_entry(hash, |&i| i == idx) {
-            entry.remove();
-        }
+        let m = &mut self.meta[idx as usize];
+        m.gen = m.gen.wrapping_add(1);
+        let hash = self.hash(&conn.key);
+        self.table.remove(hash, idx);
         self.free.push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let rec = self.record(&conn);
@@ -454,7 +474,7 @@ impl ConnTracker {
         ConnRecord {
             ts: conn.start,
             last: conn.last,
-            uid: conn.uid,
+            uid: conn.uid(),
             orig_h,
             orig_p,
             resp_h,
@@ -472,7 +492,7 @@ impl ConnTracker {
             orig_ip_bytes: conn.ip_bytes[ORIG],
             resp_pkts: conn.pkts[RESP],
             resp_ip_bytes: conn.ip_bytes[RESP],
-            tunnel_parents: conn.parents.as_deref().copied().unwrap_or_default(),
+            tunnel_parents: conn.tunnel.as_ref().map(|t| t.parents).unwrap_or_default(),
             ip_proto: conn.ip_proto,
             vlan: conn.vlan,
             inner_vlan: conn.inner_vlan,
@@ -481,44 +501,38 @@ impl ConnTracker {
 
     /// The record of a live connection (for interim reports).
     pub fn snapshot(&self, index: u32) -> Option<ConnRecord> {
-        let conn = self.slots.get(index as usize)?.conn.as_ref()?;
+        let conn = self.conns.get(index as usize)?.as_ref()?;
         Some(self.record(conn))
     }
 
     /// Records of every live connection, as they stand (slot order).
     pub fn live(&self) -> impl Iterator<Item = ConnRecord> + '_ {
-        self.slots
-            .iter()
-            .filter_map(|s| s.conn.as_ref())
-            .map(|c| self.record(c))
+        self.conns.iter().flatten().map(|c| self.record(c))
     }
 
     /// Adds a confirmed service to a live connection.
     pub fn confirm_service(&mut self, index: u32, service: Service) {
-        if let Some(Some(c)) = self.slots.get_mut(index as usize).map(|s| s.conn.as_mut()) {
+        if let Some(Some(c)) = self.conns.get_mut(index as usize) {
             c.service.add(service);
         }
     }
 
     /// Notes a direction seen through a tunnel; true once both were seen.
     pub fn note_tunnel_direction(&mut self, index: u32, is_orig: bool) -> bool {
-        match self
-            .slots
-            .get_mut(index as usize)
-            .and_then(|s| s.conn.as_mut())
-        {
-            Some(c) => {
-                c.tunnel_dirs |= if is_orig { 1 } else { 2 };
-                c.tunnel_dirs == 3
+        match self.conns.get_mut(index as usize) {
+            Some(Some(c)) => {
+                let t = c.tunnel.get_or_insert_with(Default::default);
+                t.dirs |= if is_orig { 1 } else { 2 };
+                t.dirs == 3
             }
-            None => false,
+            _ => false,
         }
     }
 
     /// Appends a history letter to a live connection (e.g. `X` when a
     /// tunnel is nested too deep).
     pub fn add_history_once(&mut self, index: u32, code: u8) {
-        if let Some(Some(c)) = self.slots.get_mut(index as usize).map(|s| s.conn.as_mut()) {
+        if let Some(Some(c)) = self.conns.get_mut(index as usize) {
             if !c.history.as_bytes().contains(&code) {
                 c.add_history(code);
             }
@@ -546,20 +560,14 @@ impl ConnTracker {
         let hash = self.hash(&key);
 
         let found = {
-            let slots = &self.slots;
+            let conns = &self.conns;
             self.table
-                .find(hash, |&i| {
-                    slots[i as usize]
-                        .conn
-                        .as_ref()
-                        .is_some_and(|c| c.key == key)
-                })
-                .copied()
+                .find(hash, |i| conns[i as usize].as_ref().is_some_and(|c| c.key == key))
         };
 
         let idx = match found {
             Some(idx) => {
-                let reuse = match (&pkt.l4, &self.slots[idx as usize].conn) {
+                let reuse = match (&pkt.l4, &self.conns[idx as usize]) {
                     (L4::Tcp(t), Some(c)) => match &c.state {
                         ProtoState::Tcp(tcp) => tcp.is_reuse(t.flags, t.seq),
                         _ => false,
@@ -581,14 +589,13 @@ impl ConnTracker {
             None => self.create(pkt, key, hash, src_is_a, proto, sport, dport),
         };
 
-        let gen = self.slots[idx as usize].gen;
         let cfg = &self.cfg;
-        let conn = self.slots[idx as usize].conn.as_mut()?;
+        let conn = self.conns[idx as usize].as_mut()?;
         let mut is_orig = src_is_a == conn.orig_is_a;
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,
-            gen,
+            meta: &mut self.meta[idx as usize],
             cfg,
             now: pkt.ts,
         };
@@ -680,7 +687,7 @@ impl ConnTracker {
         };
         Some(ConnRef {
             index: idx,
-            uid: conn.uid,
+            uid: conn.uid(),
             resp_port: conn.resp_port(),
             is_orig,
             accepted,
@@ -690,22 +697,24 @@ impl ConnTracker {
     /// `Connection::CheckEncapsulation` plus conn.log's tunnel_parents.
     fn check_encapsulation(&mut self, idx: u32, encap: &Encap) {
         let max_changes = self.cfg.max_tunnel_changes;
-        let Some(conn) = self.slots[idx as usize].conn.as_mut() else {
+        let Some(conn) = self.conns[idx as usize].as_mut() else {
             return;
         };
-        if conn.encap == encap.fingerprint {
+        let current = conn.tunnel.as_ref().map_or(0, |t| t.encap);
+        if current == encap.fingerprint {
             return;
         }
-        if conn.encap_changes >= max_changes {
+        let t = conn.tunnel.get_or_insert_with(Default::default);
+        if t.changes >= max_changes {
             if !conn.history.as_bytes().contains(&b'X') {
                 conn.add_history(b'X');
             }
             return;
         }
-        conn.encap_changes += 1;
-        conn.encap = encap.fingerprint;
+        t.changes += 1;
+        t.encap = encap.fingerprint;
         if let Some(uid) = encap.innermost() {
-            conn.parents.get_or_insert_with(Default::default).add(uid);
+            t.parents.add(uid);
         }
     }
 
@@ -733,26 +742,24 @@ impl ConnTracker {
         } && !is_v4_broadcast(ip.dst);
 
         let (inactivity, state) = match proto {
-            Proto::Tcp => (
-                self.cfg.udp_inactivity_timeout,
-                ProtoState::Tcp(Box::new(TcpConn::new())),
-            ),
-            Proto::Udp => (self.cfg.udp_inactivity_timeout, ProtoState::Plain(plain())),
-            Proto::Icmp => (self.cfg.icmp_inactivity_timeout, ProtoState::Plain(plain())),
-            Proto::Unknown => (
-                self.cfg.unknown_ip_inactivity_timeout,
-                ProtoState::Plain(plain()),
-            ),
+            Proto::Tcp => (Timeout::Udp, ProtoState::Tcp(Box::new(TcpConn::new()))),
+            Proto::Udp => (Timeout::Udp, ProtoState::Plain(plain())),
+            Proto::Icmp => (Timeout::Icmp, ProtoState::Plain(plain())),
+            Proto::Unknown => (Timeout::UnknownIp, ProtoState::Plain(plain())),
         };
-        let mut parents = None;
-        if let Some(uid) = pkt.encap.innermost() {
-            let mut p = TunnelParents::default();
-            p.add(uid);
-            parents = Some(Box::new(p));
-        }
+        let tunnel = pkt.encap.innermost().map(|uid| {
+            let mut t = TunnelInfo {
+                encap: pkt.encap.fingerprint,
+                ..Default::default()
+            };
+            t.parents.add(uid);
+            Box::new(t)
+        });
+        let uid = self.uids.next_uid();
         let mut conn = Conn {
             key,
-            uid: self.uids.next_uid(),
+            uid_lo: uid.lo,
+            uid_hi: uid.hi,
             start: pkt.ts,
             last: pkt.ts,
             orig_is_a: src_is_a,
@@ -763,17 +770,12 @@ impl ConnTracker {
             pkts: [0; 2],
             ip_bytes: [0; 2],
             flipped_late: false,
-            inactivity_timeout: Duration::ZERO,
-            inactivity_epoch: 0,
-            analyzer_epoch: 0,
+            inactivity: Timeout::Unset,
             vlan: pkt.vlan,
             inner_vlan: pkt.inner_vlan,
             service: ServiceList::default(),
-            encap: pkt.encap.fingerprint,
-            encap_changes: 0,
-            parents,
+            tunnel,
             missed_bytes: 0,
-            tunnel_dirs: 0,
             state,
         };
         if flip {
@@ -783,40 +785,30 @@ impl ConnTracker {
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot { gen: 0, conn: None });
-                (self.slots.len() - 1) as u32
+                self.conns.push(None);
+                self.meta.push(Meta::default());
+                (self.conns.len() - 1) as u32
             }
         };
-        let gen = self.slots[idx as usize].gen;
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,
-            gen,
+            meta: &mut self.meta[idx as usize],
             cfg: &self.cfg,
             now: pkt.ts,
         };
         if proto == Proto::Tcp {
             let at = pkt.ts.as_zeek_secs() + self.cfg.tcp_syn_timeout.as_secs_f64();
-            ctx.arm(&conn, TimerKind::Expire, at);
+            ctx.arm(TimerKind::Expire, at);
         }
         if proto == Proto::Udp && self.cfg.dns_udp_ports.contains(conn.resp_port()) {
             // The DNS analyzer is attached by the responder port.
             let at = pkt.ts.as_zeek_secs() + self.cfg.dns_session_timeout.as_secs_f64();
-            ctx.arm(&conn, TimerKind::DnsExpire, at);
+            ctx.arm(TimerKind::DnsExpire, at);
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
-        self.slots[idx as usize].conn = Some(conn);
-        {
-            let slots = &self.slots;
-            let hasher = &self.hasher;
-            self.table.insert_unique(hash, idx, |&i| {
-                use core::hash::BuildHasher;
-                slots[i as usize]
-                    .conn
-                    .as_ref()
-                    .map_or(0, |c| hasher.hash_one(c.key))
-            });
-        }
+        self.conns[idx as usize] = Some(conn);
+        self.table.insert(hash, idx);
         self.stats.connections += 1;
         self.stats.open += 1;
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
@@ -856,7 +848,7 @@ mod size_tests {
             core::mem::size_of::<crate::conn::Conn>(),
             core::mem::size_of::<crate::tcp::TcpConn>(),
             core::mem::size_of::<crate::tcp::Endpoint>(),
-            core::mem::size_of::<super::Slot>(),
+            core::mem::size_of::<Option<crate::conn::Conn>>(),
             core::mem::size_of::<crate::record::ConnRecord>()
         );
     }

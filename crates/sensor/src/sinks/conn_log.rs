@@ -14,8 +14,8 @@ use super::{RecordSink, SinkError};
 /// Appends the 22 conn.log cells of `rec` to `row`.
 pub fn write_conn_cells(row: &mut Row<'_>, rec: &ConnRecord) {
     let mut uid_buf = [0u8; Uid::MAX_LEN];
-    row.time(rec.ts.as_zeek_secs())
-        .string(rec.uid.render(&mut uid_buf).as_bytes())
+    row.timestamp(rec.ts)
+        .plain_string(rec.uid.render(&mut uid_buf).as_bytes())
         .addr(rec.orig_h)
         .port(rec.orig_p)
         .addr(rec.resp_h)
@@ -51,14 +51,14 @@ pub fn write_conn_cells(row: &mut Row<'_>, rec: &ConnRecord) {
         }
     }
 
-    row.string(rec.conn_state.as_str().as_bytes())
+    row.plain_string(rec.conn_state.as_str().as_bytes())
         .opt_bool(rec.local_orig)
         .opt_bool(rec.local_resp)
         .count(rec.missed_bytes);
     if rec.history.is_empty() {
         row.unset();
     } else {
-        row.string(rec.history.as_bytes());
+        row.plain_string(rec.history.as_bytes());
     }
     row.count(rec.orig_pkts)
         .count(rec.orig_ip_bytes)

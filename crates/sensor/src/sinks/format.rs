@@ -23,6 +23,28 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(b.format(v).as_bytes());
 }
 
+/// Appends a capture timestamp with six decimals: exactly what
+/// [`push_fixed6`] prints for Zeek's double `sec + usec / 1e6`, computed
+/// from the integers. Below 2^33 seconds the double is within half a
+/// microsecond of the true value, so rounding it to six decimals gives the
+/// microseconds back; larger or negative times take the general path.
+#[inline]
+pub fn push_ts(out: &mut Vec<u8>, ts: connwatch_wire::Timestamp) {
+    let secs = ts.secs();
+    if (0..1 << 33).contains(&secs) {
+        push_u64(out, secs as u64);
+        let mut digits = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
+        let mut f = (ts.subsec_nanos() / 1000) as u32;
+        for d in digits[1..].iter_mut().rev() {
+            *d = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        out.extend_from_slice(&digits);
+    } else {
+        push_fixed6(out, ts.as_zeek_secs());
+    }
+}
+
 /// Appends `x` with exactly six decimals, correctly rounded (ties to even),
 /// with a leading `-` when the sign bit is set (`-0.000000` for `-0.0`, as
 /// `std::to_chars` prints it).
@@ -37,6 +59,24 @@ pub fn push_fixed6(out: &mut Vec<u8>, x: f64) {
             b"-inf"
         });
         return;
+    }
+    // Fast path: below 2^40 / 1e6 the product x * 1e6 is off by less than
+    // 1e-3, so unless it lies near a tie its rounding is the exact one.
+    if x.is_sign_positive() && x < 1_099_511.0 {
+        let s = x * 1e6;
+        let r = s.round();
+        if (s - r).abs() < 0.499 {
+            let q = r as u64;
+            push_u64(out, q / 1_000_000);
+            let mut digits = [b'.', b'0', b'0', b'0', b'0', b'0', b'0'];
+            let mut f = (q % 1_000_000) as u32;
+            for d in digits[1..].iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            out.extend_from_slice(&digits);
+            return;
+        }
     }
     if x.is_sign_negative() {
         out.push(b'-');

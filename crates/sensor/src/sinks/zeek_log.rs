@@ -211,6 +211,33 @@ impl Row<'_> {
         self.double(secs)
     }
 
+    /// A `time` cell from a capture timestamp (TSV prints it from the
+    /// integers; JSON uses the double as Zeek does).
+    #[inline]
+    pub fn timestamp(&mut self, ts: connwatch_wire::Timestamp) -> &mut Self {
+        self.cell(ZeekType::Time);
+        if self.tsv() {
+            format::push_ts(&mut self.w.buf, ts);
+            self
+        } else {
+            self.double(ts.as_zeek_secs())
+        }
+    }
+
+    /// A `string` cell whose bytes are known to need no escaping (ASCII
+    /// letters, digits, `^`, `,`): uids, conn_state, history.
+    #[inline]
+    pub fn plain_string(&mut self, s: &[u8]) -> &mut Self {
+        debug_assert!(s.iter().all(|b| b.is_ascii_graphic() && *b != b'\\'));
+        if self.tsv() && s.len() > 1 {
+            self.cell(ZeekType::String);
+            self.w.buf.extend_from_slice(s);
+            self
+        } else {
+            self.string(s)
+        }
+    }
+
     /// An `interval` cell (seconds).
     #[inline]
     pub fn interval(&mut self, secs: f64) -> &mut Self {

@@ -1,0 +1,36 @@
+//! Replays the committed `capture_file` fuzz corpus (`fuzz/corpus/capture_file/`) through
+//! the function the fuzz target calls (`connwatch::sources::fuzz_capture`), so CI checks every corpus
+//! input without a fuzzer. Fails when the corpus is missing or empty.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+#[test]
+fn replay_capture_file_corpus() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/capture_file");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fuzz corpus {} is missing: {e}", dir.display()))
+        .map(|entry| entry.expect("read corpus directory").path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "fuzz corpus {} is empty", dir.display());
+    let mut failed = Vec::new();
+    for path in &paths {
+        let data =
+            std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        if catch_unwind(AssertUnwindSafe(|| connwatch::sources::fuzz_capture(&data))).is_err() {
+            failed.push(path.display().to_string());
+        }
+    }
+    println!(
+        "replayed {} capture_file corpus inputs from {}",
+        paths.len(),
+        dir.display()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} inputs panicked: {failed:#?}",
+        failed.len()
+    );
+}
