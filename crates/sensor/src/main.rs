@@ -20,13 +20,19 @@ fn main() -> ExitCode {
     match pipeline::run(&cfg) {
         Ok(s) => {
             eprintln!(
-                "connwatch: {} packets, {} connections, {} weirds in {:.2} s ({:.2} M packets/s)",
+                "connwatch: {} packets, {} connections, {} weirds in {:.2} s ({:.2} M packets/s); \
+                 peak {} open connections, {} tracker bytes",
                 s.packets,
                 s.connections,
                 s.weirds,
                 s.seconds,
-                s.packets as f64 / s.seconds.max(1e-9) / 1e6
+                s.packets as f64 / s.seconds.max(1e-9) / 1e6,
+                s.peak_open,
+                s.tracker_bytes
             );
+            for (name, n) in &s.weird_names {
+                eprintln!("connwatch: weird {name}: {n}");
+            }
             if let Some(err) = s.input_error {
                 eprintln!("connwatch: {err}");
                 return ExitCode::from(1);

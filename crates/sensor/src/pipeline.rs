@@ -27,6 +27,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Peak of concurrently tracked connections.
     pub peak_open: u64,
+    /// Tracker memory (table, connections, timers) at the end, bytes.
+    pub tracker_bytes: usize,
     /// Weird names and counts.
     pub weird_names: Vec<(&'static str, u64)>,
     /// The input broke off (truncated file): the reason.
@@ -68,9 +70,9 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         uid_seed: seed,
         max_tunnel_depth: t.max_tunnel_depth as usize,
         max_tunnel_changes: t.max_tunnel_changes.min(255) as u8,
-        // TODO(config): take this from the loaded-scripts setting; the DNS
-        // script is what makes 53/udp a likely server port.
-        dns_udp_ports: if cfg.likely_server_ports.udp.contains(53) {
+        // The DNS analyzer (and its session timer) exists when Zeek would
+        // have loaded base/protocols/dns.
+        dns_udp_ports: if cfg.zeek.loads("base/protocols/dns") {
             PortSet::from_ports(connwatch_track::config::DNS_UDP_PORTS)
         } else {
             PortSet::new()
@@ -136,6 +138,7 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
     if progress && summary.packets > 0xffff {
         eprintln!();
     }
+    summary.tracker_bytes = analyzer.tracker_ref().memory_bytes();
     analyzer.finish();
     drain(&mut analyzer, &mut sink, &mut summary)?;
     sink.finish()?;

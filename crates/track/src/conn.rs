@@ -118,7 +118,11 @@ impl Conn {
 
     /// Zeek's `ScaledHistoryEntry` with base 10: the letter is recorded when
     /// the counter reaches 1, 10, 100, ...
-    pub fn scaled_history<C: Into<u64> + Copy + Counter>(&mut self, code: u8, counter: &mut C) -> bool {
+    pub fn scaled_history<C: Into<u64> + Copy + Counter>(
+        &mut self,
+        code: u8,
+        counter: &mut C,
+    ) -> bool {
         *counter = counter.bump();
         let c: u64 = (*counter).into();
         let mut t = 1u64;
@@ -224,13 +228,13 @@ mod tests {
     #[test]
     fn scaled_letters_at_powers_of_ten() {
         let mut c = conn();
-        let mut n = 0;
+        let mut n = 0u32;
         for _ in 0..1000 {
             c.scaled_history(b'T', &mut n);
         }
         assert_eq!(c.history.as_str(), "TTTT");
         let mut c = conn();
-        let mut n = 0;
+        let mut n = 0u32;
         for _ in 0..9 {
             c.scaled_history(b'w', &mut n);
         }

@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod key;
 pub mod record;
 pub mod site;
+mod slab;
 mod table;
 mod tcp;
 pub mod timers;

@@ -365,7 +365,8 @@ impl TcpConn {
             let ep = &mut self.ep[e];
             if flags.syn() {
                 let code = if flags.ack() { b'H' } else { b'S' };
-                if conn.check_history(m(HIST_SYN_PKT), l(code)) && rel_seq as u32 != ep.hist_last_syn
+                if conn.check_history(m(HIST_SYN_PKT), l(code))
+                    && rel_seq as u32 != ep.hist_last_syn
                 {
                     conn.add_history(l(code));
                 }
@@ -379,7 +380,8 @@ impl TcpConn {
                 ep.hist_last_fin = end;
             }
             if flags.rst() {
-                if conn.check_history(m(HIST_RST_PKT), l(b'R')) && rel_seq as u32 != ep.hist_last_rst
+                if conn.check_history(m(HIST_RST_PKT), l(b'R'))
+                    && rel_seq as u32 != ep.hist_last_rst
                 {
                     conn.add_history(l(b'R'));
                 }

@@ -197,6 +197,25 @@ impl<T: Copy> TimerWheel<T> {
         }
     }
 
+    /// Drops every timer `keep` rejects (a sweep of lazily cancelled
+    /// timers), and gives back memory of slots that shrank a lot.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let mut len = 0;
+        for v in self
+            .slots
+            .iter_mut()
+            .chain(self.fine.iter_mut())
+            .chain(core::iter::once(&mut self.due))
+        {
+            v.retain(|e| keep(&e.item));
+            if v.capacity() > 64 && v.len() < v.capacity() / 4 {
+                v.shrink_to(v.len() * 2);
+            }
+            len += v.len();
+        }
+        self.len = len;
+    }
+
     /// Pops every timer regardless of its time (end of input).
     pub fn pop_any(&mut self) -> Option<(f64, T)> {
         if self.due.is_empty() && self.len > 0 {

@@ -15,6 +15,7 @@ use crate::config::{Timeout, TrackerConfig};
 use crate::conn::{Conn, PlainState, ProtoState, TunnelInfo, ORIG, RESP};
 use crate::key::FlowKey;
 use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
+use crate::slab::Slab;
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
@@ -230,7 +231,7 @@ pub struct ConnTracker {
     cfg: TrackerConfig,
     table: FlowTable,
     hasher: foldhash::fast::FixedState,
-    conns: Vec<Option<Conn>>,
+    conns: Slab<Conn>,
     meta: Vec<Meta>,
     free: Vec<u32>,
     wheel: TimerWheel<TimerItem>,
@@ -293,7 +294,7 @@ impl ConnTracker {
         ConnTracker {
             table: FlowTable::with_capacity(cap),
             hasher,
-            conns: Vec::with_capacity(cap.min(1 << 20)),
+            conns: Slab::default(),
             meta: Vec::with_capacity(cap.min(1 << 20)),
             free: Vec::new(),
             wheel: TimerWheel::new(),
@@ -320,11 +321,10 @@ impl ConnTracker {
         let tcp = self
             .conns
             .iter()
-            .flatten()
             .filter(|c| matches!(c.state, ProtoState::Tcp(_)))
             .count();
         self.table.memory()
-            + self.conns.capacity() * core::mem::size_of::<Option<Conn>>()
+            + self.conns.memory()
             + self.meta.capacity() * core::mem::size_of::<Meta>()
             + self.free.capacity() * 4
             + self.wheel.memory()
@@ -362,18 +362,31 @@ impl ConnTracker {
         while let Some((_, item)) = self.wheel.pop_due(t) {
             self.fire(item, now);
         }
+        // Cancelled timers stay in the wheel until their time comes (lazy
+        // cancellation); when they outnumber the live connections, sweep
+        // them out so memory follows the open connections, not the churn.
+        if self.wheel.len() > 3 * self.stats.open as usize + 65_536 {
+            self.sweep_timers();
+        }
+    }
+
+    fn is_current(meta: &[Meta], item: &TimerItem) -> bool {
+        meta.get(item.idx as usize).is_some_and(|m| {
+            m.gen == item.gen
+                && match item.kind {
+                    TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
+                    _ => item.epoch == m.analyzer_epoch,
+                }
+        })
+    }
+
+    fn sweep_timers(&mut self) {
+        let meta = &self.meta;
+        self.wheel.retain(|item| Self::is_current(meta, item));
     }
 
     fn fire(&mut self, item: TimerItem, now: Timestamp) {
-        let Some(meta) = self.meta.get(item.idx as usize) else {
-            return;
-        };
-        let current = meta.gen == item.gen
-            && match item.kind {
-                TimerKind::Inactivity => item.epoch == meta.inactivity_epoch,
-                _ => item.epoch == meta.analyzer_epoch,
-            };
-        if !current {
+        if !Self::is_current(&self.meta, &item) {
             return;
         }
         let Some(conn) = self.conns[item.idx as usize].as_mut() else {
@@ -507,7 +520,7 @@ impl ConnTracker {
 
     /// Records of every live connection, as they stand (slot order).
     pub fn live(&self) -> impl Iterator<Item = ConnRecord> + '_ {
-        self.conns.iter().flatten().map(|c| self.record(c))
+        self.conns.iter().map(|c| self.record(c))
     }
 
     /// Adds a confirmed service to a live connection.
@@ -561,8 +574,9 @@ impl ConnTracker {
 
         let found = {
             let conns = &self.conns;
-            self.table
-                .find(hash, |i| conns[i as usize].as_ref().is_some_and(|c| c.key == key))
+            self.table.find(hash, |i| {
+                conns[i as usize].as_ref().is_some_and(|c| c.key == key)
+            })
         };
 
         let idx = match found {
@@ -785,9 +799,8 @@ impl ConnTracker {
         let idx = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.conns.push(None);
                 self.meta.push(Meta::default());
-                (self.conns.len() - 1) as u32
+                self.conns.push_empty() as u32
             }
         };
         let mut ctx = TimerCtx {
