@@ -77,6 +77,16 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         } else {
             PortSet::new()
         },
+        dns_tcp_ports: if cfg.zeek.loads("base/protocols/dns") {
+            PortSet::from_ports(&[53])
+        } else {
+            PortSet::new()
+        },
+        ntp_udp_ports: if cfg.zeek.loads("base/protocols/ntp") {
+            PortSet::from_ports(&[123])
+        } else {
+            PortSet::new()
+        },
         ..TrackerConfig::default()
     }
 }

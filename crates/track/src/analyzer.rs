@@ -247,6 +247,8 @@ impl PacketAnalyzer {
         if let L4::Udp(u) = l4 {
             if conn.accepted {
                 self.udp_tunnel(ts, &conn, u.payload, encap, vlan, inner_vlan);
+                self.tracker
+                    .udp_parsers(conn.index, conn.is_orig, u.payload);
             }
         }
     }

@@ -133,6 +133,12 @@ pub struct TrackerConfig {
     /// UDP ports where Zeek attaches its DNS analyzer (53, 137, 5353, 5355
     /// when DNS is loaded; empty otherwise).
     pub dns_udp_ports: PortSet,
+    /// TCP ports where Zeek attaches its DNS analyzer (53 when DNS is
+    /// loaded; empty otherwise).
+    pub dns_tcp_ports: PortSet,
+    /// UDP ports where Zeek attaches its NTP analyzer (123 when NTP is
+    /// loaded; empty otherwise).
+    pub ntp_udp_ports: PortSet,
     /// Do not verify IP/TCP/UDP/ICMP checksums (`-C`).
     pub ignore_checksums: bool,
     /// TCP likely server ports (orientation heuristic).
@@ -186,6 +192,8 @@ impl Default for TrackerConfig {
             interactive_ports: vec![21, 22, 23, 513],
             dns_session_timeout: Duration::from_secs(10),
             dns_udp_ports: PortSet::from_ports(DNS_UDP_PORTS),
+            dns_tcp_ports: PortSet::from_ports(&[53]),
+            ntp_udp_ports: PortSet::from_ports(&[123]),
             ignore_checksums: false,
             tcp_server_ports: PortSet::from_ports(FULL_TCP_SERVER_PORTS),
             udp_server_ports: PortSet::from_ports(FULL_UDP_SERVER_PORTS),

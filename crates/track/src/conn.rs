@@ -10,6 +10,15 @@ use crate::record::{History, Proto, ServiceList, TunnelParents};
 use crate::tcp::TcpConn;
 use crate::uid::Uid;
 
+/// The DNS analyzer is attached.
+pub(crate) const PARSER_DNS: u8 = 1;
+/// The DNS analyzer has seen its first message.
+pub(crate) const PARSER_DNS_SEEN: u8 = 2;
+/// The NTP analyzer is attached.
+pub(crate) const PARSER_NTP: u8 = 4;
+/// The NTP analyzer has flipped the connection (it does so once).
+pub(crate) const PARSER_NTP_FLIPPED: u8 = 8;
+
 /// Index 0 = originator, 1 = responder, in all per-side arrays.
 pub(crate) const ORIG: usize = 0;
 /// Responder index.
@@ -93,6 +102,9 @@ pub(crate) struct Conn {
     pub service: ServiceList,
     pub tunnel: Option<Box<TunnelInfo>>,
     pub missed_bytes: u64,
+    /// Protocol parsers attached by port that can turn a connection
+    /// around (`PARSER_*` bits).
+    pub parsers: u8,
     pub state: ProtoState,
 }
 
@@ -221,6 +233,7 @@ mod tests {
             service: ServiceList::default(),
             tunnel: None,
             missed_bytes: 0,
+            parsers: 0,
             state: ProtoState::Plain(PlainState::default()),
         }
     }

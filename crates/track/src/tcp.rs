@@ -66,6 +66,8 @@ fn full_seq(seq: u32, wraps: u32) -> u64 {
 
 /// Out-of-order sequence intervals; allocated only when data arrives out of
 /// order, which most connections never see.
+// Boxed so the common empty case costs 8 bytes per endpoint, not 24.
+#[allow(clippy::box_collection)]
 #[derive(Debug, Clone, Default)]
 struct Holes(Option<Box<Vec<(u64, u64)>>>);
 

@@ -12,7 +12,10 @@ use core::net::IpAddr;
 use connwatch_wire::{IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
 
 use crate::config::{Timeout, TrackerConfig};
-use crate::conn::{Conn, PlainState, ProtoState, TunnelInfo, ORIG, RESP};
+use crate::conn::{
+    Conn, PlainState, ProtoState, TunnelInfo, ORIG, PARSER_DNS, PARSER_DNS_SEEN, PARSER_NTP,
+    PARSER_NTP_FLIPPED, RESP,
+};
 use crate::key::FlowKey;
 use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
 use crate::slab::Slab;
@@ -542,6 +545,44 @@ impl ConnTracker {
         }
     }
 
+    /// Lets the DNS and NTP parsers attached to a UDP connection look at a
+    /// datagram and turn the connection around as Zeek's do (spec §6.2):
+    /// DNS when the first message is a response from the originator (not
+    /// towards a multicast responder), NTP once on a server-mode message
+    /// from the originator or a client-mode one from the responder.
+    ///
+    /// The flipping datagram stays counted where it was (Zeek's UDP and
+    /// ConnSize analyzers do not swap their counters on such a flip), so
+    /// it ends up on the originator side of the new orientation.
+    pub fn udp_parsers(&mut self, index: u32, is_orig: bool, payload: &[u8]) {
+        let Some(Some(c)) = self.conns.get_mut(index as usize) else {
+            return;
+        };
+        if c.parsers & (PARSER_DNS | PARSER_NTP) == 0 {
+            return;
+        }
+        let mut flip = false;
+        if c.parsers & PARSER_DNS != 0 && c.parsers & PARSER_DNS_SEEN == 0 && payload.len() >= 12 {
+            c.parsers |= PARSER_DNS_SEEN;
+            let is_response = payload[2] & 0x80 != 0;
+            let resp_multicast = is_multicast(c.resp().0);
+            flip = is_response && is_orig && !resp_multicast;
+        }
+        if c.parsers & PARSER_NTP != 0 && c.parsers & PARSER_NTP_FLIPPED == 0 && payload.len() >= 48
+        {
+            let mode = payload[0] & 7;
+            if (mode == 4 && is_orig) || (mode == 3 && !is_orig) {
+                c.parsers |= PARSER_NTP_FLIPPED;
+                flip = true;
+            }
+        }
+        if flip {
+            c.orig_is_a = !c.orig_is_a;
+            c.add_history(b'^');
+            c.flipped_late = true;
+        }
+    }
+
     /// Appends a history letter to a live connection (e.g. `X` when a
     /// tunnel is nested too deep).
     pub fn add_history_once(&mut self, index: u32, code: u8) {
@@ -634,9 +675,16 @@ impl ConnTracker {
                         len: t.payload_len,
                         complete: t.payload.len() as u64 >= u64::from(t.payload_len),
                     };
-                    let side = tcp.process(conn, &mut ctx, is_orig, &seg);
-                    is_orig = side == ORIG;
+                    let mut side = tcp.process(conn, &mut ctx, is_orig, &seg);
                     conn.count_packet(side, ip_len);
+                    if dns_tcp_flip(conn, side == ORIG, t.payload) {
+                        // Over TCP the counters follow the hosts.
+                        conn.flip_common();
+                        tcp.flip();
+                        conn.flipped_late = true;
+                        side = 1 - side;
+                    }
+                    is_orig = side == ORIG;
                     true
                 };
                 conn.state = ProtoState::Tcp(tcp);
@@ -790,6 +838,7 @@ impl ConnTracker {
             service: ServiceList::default(),
             tunnel,
             missed_bytes: 0,
+            parsers: 0,
             state,
         };
         if flip {
@@ -814,8 +863,15 @@ impl ConnTracker {
             let at = pkt.ts.as_zeek_secs() + self.cfg.tcp_syn_timeout.as_secs_f64();
             ctx.arm(TimerKind::Expire, at);
         }
+        if proto == Proto::Tcp && self.cfg.dns_tcp_ports.contains(conn.resp_port()) {
+            conn.parsers |= PARSER_DNS;
+        }
+        if proto == Proto::Udp && self.cfg.ntp_udp_ports.contains(conn.resp_port()) {
+            conn.parsers |= PARSER_NTP;
+        }
         if proto == Proto::Udp && self.cfg.dns_udp_ports.contains(conn.resp_port()) {
             // The DNS analyzer is attached by the responder port.
+            conn.parsers |= PARSER_DNS;
             let at = pkt.ts.as_zeek_secs() + self.cfg.dns_session_timeout.as_secs_f64();
             ctx.arm(TimerKind::DnsExpire, at);
         }
@@ -842,6 +898,25 @@ impl ConnTracker {
         } else {
             false
         }
+    }
+}
+
+/// The DNS analyzer on a TCP connection: the first message (after its
+/// 2-byte length) being a response sent by the originator turns the
+/// connection around, unless the responder is a multicast address.
+fn dns_tcp_flip(conn: &mut Conn, is_orig: bool, payload: &[u8]) -> bool {
+    if conn.parsers & PARSER_DNS == 0 || conn.parsers & PARSER_DNS_SEEN != 0 || payload.len() < 14 {
+        return false;
+    }
+    conn.parsers |= PARSER_DNS_SEEN;
+    let is_response = payload[4] & 0x80 != 0;
+    is_response && is_orig && !is_multicast(conn.resp().0)
+}
+
+fn is_multicast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => a.octets()[0] == 224,
+        IpAddr::V6(a) => a.octets()[0] == 0xff,
     }
 }
 

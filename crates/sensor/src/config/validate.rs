@@ -180,11 +180,25 @@ pub fn raw_from(
         return Err(ConfigError::Invalid(errors));
     }
     RawConfig::deserialize(toml::Value::Table(table)).map_err(|e| {
-        let origin = path.map_or_else(
-            || "--set".to_string(),
-            |p| format!("{} with --set", p.display()),
-        );
-        ConfigError::Invalid(vec![format!("{origin}: {}", one_line(&e.to_string()))])
+        // serde names only the last path segment; find which `--set` is at
+        // fault by trying each alone, and name its whole key.
+        let mut errors = Vec::new();
+        for set in sets {
+            let mut alone = toml::Table::new();
+            if apply_set(&mut alone, set).is_ok() {
+                if let Err(e) = RawConfig::deserialize(toml::Value::Table(alone)) {
+                    errors.push(format!("--set {}: {}", set.key, one_line(&e.to_string())));
+                }
+            }
+        }
+        if errors.is_empty() {
+            let origin = path.map_or_else(
+                || "--set".to_string(),
+                |p| format!("{} with --set", p.display()),
+            );
+            errors.push(format!("{origin}: {}", one_line(&e.to_string())));
+        }
+        ConfigError::Invalid(errors)
     })
 }
 
