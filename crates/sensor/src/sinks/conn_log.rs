@@ -472,25 +472,4 @@ mod tests {
         let text = render(&[rec], LogFormat::Tsv);
         assert!(text.contains("\tudp\tvxlan,geneve\t"), "{text}");
     }
-
-    #[test]
-    #[ignore = "throughput check; run with --release -- --ignored"]
-    fn tsv_throughput() {
-        // /dev/null: measure formatting, not the disk.
-        let w = ZeekLogWriter::at_path("/dev/null".into(), CONN_LOG, LogFormat::Tsv);
-        let mut sink = ConnLogSink::from_writer(w);
-        let mut rec = record();
-        rec.last = Timestamp::from_secs_micros(1_300_475_170, 123_457);
-        rec.history.set(b"ShADadFf");
-        let n = 2_000_000u64;
-        let start = std::time::Instant::now();
-        for i in 0..n {
-            rec.orig_bytes = i;
-            rec.ts = Timestamp::from_secs_micros(1_300_475_167, (i % 1_000_000) as i64);
-            sink.write_conn(&rec).unwrap();
-        }
-        sink.finish().unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        eprintln!("TSV: {:.2} M rows/s", n as f64 / secs / 1e6);
-    }
 }
