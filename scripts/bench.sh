@@ -7,6 +7,7 @@
 #
 #   scripts/bench.sh [CONNECTIONS] [extra tracegen bulk args...]
 #   PCAP=file.pcap scripts/bench.sh      # measure an existing trace instead
+#   FLAGS=-C PCAP=...                    # extra connwatch flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-2000000}
@@ -27,7 +28,7 @@ base_kb=$(cat "$dir/base.time")
 
 rm -rf "$dir/out"
 /usr/bin/time -f '%e %U %S %M' -o "$dir/run.time" \
-    target/release/connwatch -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
+    target/release/connwatch ${FLAGS:-} -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
 read -r wall user sys rss_kb < "$dir/run.time"
 summary=$(grep 'packets,' "$dir/run.err")
 echo "$summary"
