@@ -30,6 +30,12 @@ fn main() -> ExitCode {
                 s.peak_open,
                 s.tracker_bytes
             );
+            if s.long_rows > 0 || s.notices > 0 {
+                eprintln!(
+                    "connwatch: {} conn_long rows, {} notices",
+                    s.long_rows, s.notices
+                );
+            }
             for (name, n) in &s.weird_names {
                 eprintln!("connwatch: weird {name}: {n}");
             }

@@ -2,16 +2,18 @@
 //!
 //! One worker, run to completion per frame: the frame is dissected and fed
 //! to the tracker in the same call stack, and finished records go straight
-//! to the sinks. No channel is crossed per packet.
+//! to the sinks. No channel is crossed per packet. Finished connections go
+//! to conn.log; long-connection reports to conn_long.log and the notices
+//! they raise to notice.log.
 
 use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use connwatch_track::{ConnEvent, LocalNets, PacketAnalyzer, PortSet, TrackerConfig};
+use connwatch_track::{ConnEvent, LocalNets, LongConfig, PacketAnalyzer, PortSet, TrackerConfig};
 
-use crate::config::{Input, SensorConfig};
-use crate::sinks::{ConnLogSink, RecordSink};
+use crate::config::{Cidr, Input, LongSettings, SensorConfig};
+use crate::sinks::{ConnLogSink, ConnLongLogSink, NoticeLogSink, RecordSink};
 use crate::sources::{CaptureFile, PacketSource};
 
 /// What a run did, for the summary line.
@@ -21,6 +23,10 @@ pub struct Summary {
     pub packets: u64,
     /// Connections written to conn.log.
     pub connections: u64,
+    /// Rows written to conn_long.log.
+    pub long_rows: u64,
+    /// Notices written to notice.log.
+    pub notices: u64,
     /// Anomalies (weirds) counted.
     pub weirds: u64,
     /// Wall-clock seconds.
@@ -43,10 +49,7 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
     } else {
         LocalNets::empty()
     };
-    local.extend(cfg.site.local_nets.iter().map(|c| connwatch_track::Cidr {
-        addr: c.addr(),
-        prefix: c.prefix(),
-    }));
+    local.extend(cfg.site.local_nets.iter().map(track_cidr));
     let ports = |p: &crate::config::server_ports::PortSet| {
         let v: Vec<u16> = p.iter().collect();
         PortSet::from_ports(&v)
@@ -87,7 +90,69 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         } else {
             PortSet::new()
         },
+        long: long_config(&cfg.long),
         ..TrackerConfig::default()
+    }
+}
+
+fn track_cidr(c: &Cidr) -> connwatch_track::Cidr {
+    connwatch_track::Cidr {
+        addr: c.addr(),
+        prefix: c.prefix(),
+    }
+}
+
+/// `[long]` → the tracker's schedule; `None` when `long.enabled` is off.
+fn long_config(l: &LongSettings) -> Option<LongConfig> {
+    l.enabled.then(|| LongConfig {
+        durations: l.durations.clone(),
+        repeat_last: l.repeat_last,
+        ignore: l.ignore.iter().map(track_cidr).collect(),
+        ignore_pairs: l
+            .ignore_pairs
+            .iter()
+            .map(|(a, b)| (track_cidr(a), track_cidr(b)))
+            .collect(),
+        ignore_ports: l.ignore_ports.clone(),
+        special_cases: l
+            .special_cases
+            .iter()
+            .map(|(c, list)| (track_cidr(c), list.clone()))
+            .collect(),
+        slow: l.slow.clone(),
+    })
+}
+
+/// Every output of a run.
+struct Sinks {
+    conn: ConnLogSink,
+    conn_long: Option<ConnLongLogSink>,
+    notice: Option<NoticeLogSink>,
+}
+
+impl Sinks {
+    fn new(cfg: &SensorConfig) -> Self {
+        let dir = &cfg.log_dir;
+        let l = &cfg.long;
+        Sinks {
+            conn: ConnLogSink::new(dir, cfg.log_format),
+            conn_long: l
+                .enabled
+                .then(|| ConnLongLogSink::new(dir, cfg.log_format, l.extra_columns)),
+            notice: (l.enabled && (l.notice || l.slow.is_some()))
+                .then(|| NoticeLogSink::new(dir, cfg.log_format, l.notice, l.slow.clone())),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        // Try every file, report the first failure.
+        let conn = self.conn.finish();
+        let long = self.conn_long.as_mut().map_or(Ok(()), |s| s.finish());
+        let notice = self.notice.as_mut().map_or(Ok(()), |s| s.finish());
+        conn?;
+        long?;
+        notice?;
+        Ok(())
     }
 }
 
@@ -113,7 +178,7 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
 
     std::fs::create_dir_all(&cfg.log_dir)
         .with_context(|| format!("cannot create log directory {}", cfg.log_dir.display()))?;
-    let mut sink = ConnLogSink::new(&cfg.log_dir, cfg.log_format);
+    let mut sinks = Sinks::new(cfg);
     let mut analyzer = PacketAnalyzer::new(tracker_config(cfg));
     let mut summary = Summary::default();
     let progress = std::io::stderr().is_terminal();
@@ -131,7 +196,7 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
         };
         analyzer.handle_frame(&frame);
         summary.packets += 1;
-        drain(&mut analyzer, &mut sink, &mut summary)?;
+        drain(&mut analyzer, &mut sinks, &mut summary)?;
         if progress && summary.packets & 0xffff == 0 {
             let s = started.elapsed().as_secs();
             if s >= next_progress {
@@ -150,8 +215,8 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
     }
     summary.tracker_bytes = analyzer.tracker_ref().memory_bytes();
     analyzer.finish();
-    drain(&mut analyzer, &mut sink, &mut summary)?;
-    sink.finish()?;
+    drain(&mut analyzer, &mut sinks, &mut summary)?;
+    sinks.finish()?;
     summary.weirds = analyzer.anomaly_total();
     summary.weird_names = analyzer.anomalies().collect();
     summary.peak_open = analyzer.tracker_ref().stats().peak_open;
@@ -159,15 +224,23 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
     Ok(summary)
 }
 
-fn drain(
-    analyzer: &mut PacketAnalyzer,
-    sink: &mut ConnLogSink,
-    summary: &mut Summary,
-) -> Result<()> {
+fn drain(analyzer: &mut PacketAnalyzer, sinks: &mut Sinks, summary: &mut Summary) -> Result<()> {
     for ev in analyzer.tracker().drain_events() {
-        let ConnEvent::Finished(rec) = ev;
-        sink.write_conn(&rec)?;
-        summary.connections += 1;
+        match ev {
+            ConnEvent::Finished(rec) => {
+                sinks.conn.write_conn(&rec)?;
+                summary.connections += 1;
+            }
+            ConnEvent::Interim { record, report } => {
+                if let Some(long) = sinks.conn_long.as_mut() {
+                    long.write_interim(&record, &report)?;
+                    summary.long_rows += 1;
+                }
+                if let Some(notice) = sinks.notice.as_mut() {
+                    summary.notices += notice.write_interim(&record, &report)?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -176,5 +249,67 @@ fn input_name(cfg: &SensorConfig) -> String {
     match &cfg.input {
         Input::File(p) => p.display().to_string(),
         Input::Stdin => "-".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::raw::RawConfig;
+    use clap::Parser;
+
+    fn config(sets: &[&str]) -> SensorConfig {
+        let mut args = vec!["connwatch", "-r", "t.pcap"];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let cli = crate::cli::Cli::try_parse_from(args).unwrap();
+        let raw: RawConfig = crate::config::validate::raw_from(None, None, &cli.set).unwrap();
+        crate::config::validate::validate(&cli, raw).unwrap()
+    }
+
+    #[test]
+    fn long_defaults_are_the_trackers() {
+        let t = tracker_config(&config(&[]));
+        assert_eq!(t.long, Some(LongConfig::default()));
+        assert_eq!(tracker_config(&config(&["long.enabled=false"])).long, None);
+    }
+
+    #[test]
+    fn long_settings_reach_the_tracker() {
+        let t = tracker_config(&config(&[
+            "long.durations=[\"1h\"]",
+            "long.repeat_last=true",
+            "long.ignore=[\"10.8.1.2/16\"]",
+            "long.ignore_pairs=[[\"10.0.0.0/8\", \"192.0.2.1\"]]",
+            "long.ignore_ports=[\"1194/udp\"]",
+            "long.special_cases={\"192.168.0.0/16\"=[]}",
+            "long.slow.enabled=false",
+        ]))
+        .long
+        .unwrap();
+        let cidr = |s: &str| s.parse::<connwatch_track::Cidr>().unwrap();
+        assert_eq!(t.durations, vec![connwatch_wire::Duration::from_secs(3600)]);
+        assert!(t.repeat_last);
+        assert_eq!(t.ignore, vec![cidr("10.8.0.0/16")]);
+        assert_eq!(
+            t.ignore_pairs,
+            vec![(cidr("10.0.0.0/8"), cidr("192.0.2.1/32"))]
+        );
+        assert_eq!(t.ignore_ports, vec![(1194, connwatch_track::Proto::Udp)]);
+        assert_eq!(t.special_cases, vec![(cidr("192.168.0.0/16"), vec![])]);
+        assert_eq!(t.slow, None);
+    }
+
+    #[test]
+    fn sinks_follow_the_switches() {
+        let s = Sinks::new(&config(&[]));
+        assert!(s.conn_long.is_some() && s.notice.is_some());
+        let s = Sinks::new(&config(&["long.notice=false"]));
+        assert!(s.notice.is_some()); // the slow notice is still on
+        let s = Sinks::new(&config(&["long.notice=false", "long.slow.enabled=false"]));
+        assert!(s.conn_long.is_some() && s.notice.is_none());
+        let s = Sinks::new(&config(&["long.enabled=false"]));
+        assert!(s.conn_long.is_none() && s.notice.is_none());
     }
 }

@@ -5,7 +5,7 @@
 
 use connwatch_wire::Duration;
 
-use crate::site::LocalNets;
+use crate::site::{Cidr, LocalNets};
 
 /// A set of ports (one bit per port).
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +75,60 @@ pub const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
 
 /// Tunnel ports: likely server ports even in Zeek's bare mode.
 pub const TUNNEL_UDP_SERVER_PORTS: &[u16] = &[2123, 2152, 3544, 4754, 4789, 5072, 6081];
+
+/// The long-and-slow (exfiltration) criteria: all must hold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlowCriteria {
+    /// Minimum age (report time − start).
+    pub min_age: Duration,
+    /// Maximum average throughput, both directions, bytes per second.
+    pub max_bytes_per_sec: f64,
+    /// Minimum producer-consumer ratio
+    /// `(orig_bytes − resp_bytes) / (orig_bytes + resp_bytes)`.
+    pub min_pcr: f64,
+    /// Minimum payload bytes sent by the originator.
+    pub min_orig_bytes: u64,
+}
+
+/// Long-connection reporting (shared/spec/long-connections.md), validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LongConfig {
+    /// Default thresholds: positive and strictly increasing.
+    pub durations: Vec<Duration>,
+    /// After the last threshold, report again at every multiple of it.
+    pub repeat_last: bool,
+    /// Connections with either endpoint in one of these are not watched.
+    pub ignore: Vec<Cidr>,
+    /// Host pairs not watched (either orientation).
+    pub ignore_pairs: Vec<(Cidr, Cidr)>,
+    /// Responder ports not watched, with their protocol.
+    pub ignore_ports: Vec<(u16, crate::record::Proto)>,
+    /// Per-subnet schedules: the originator is looked up first (longest
+    /// prefix), then the responder; an empty list means never watched.
+    pub special_cases: Vec<(Cidr, Vec<Duration>)>,
+    /// The long-and-slow notice; `None` turns it off.
+    pub slow: Option<SlowCriteria>,
+}
+
+impl Default for LongConfig {
+    fn default() -> Self {
+        let m = |x: i64| Duration::from_secs(x * 60);
+        LongConfig {
+            durations: vec![m(10), m(30), m(60), m(12 * 60), m(24 * 60), m(3 * 24 * 60)],
+            repeat_last: false,
+            ignore: Vec::new(),
+            ignore_pairs: Vec::new(),
+            ignore_ports: Vec::new(),
+            special_cases: Vec::new(),
+            slow: Some(SlowCriteria {
+                min_age: Duration::from_secs(24 * 3600),
+                max_bytes_per_sec: 256.0,
+                min_pcr: 0.5,
+                min_orig_bytes: 1024,
+            }),
+        }
+    }
+}
 
 /// Which inactivity timeout a connection uses (Zeek switches a TCP
 /// connection from the UDP value to the TCP one, and scripts raise it for
@@ -154,6 +208,8 @@ pub struct TrackerConfig {
     pub max_tunnel_depth: usize,
     /// `Tunnel::max_changes_per_connection` (5).
     pub max_tunnel_changes: u8,
+    /// Long-connection reporting; `None` turns it off.
+    pub long: Option<LongConfig>,
     /// Upper bound on tracked connections (0 = unbounded).
     pub max_connections: usize,
     /// Upper bound on IP fragments held for reassembly, in bytes.
@@ -201,6 +257,7 @@ impl Default for TrackerConfig {
             uid_seed: 0x5eed,
             max_tunnel_depth: 4,
             max_tunnel_changes: 5,
+            long: Some(LongConfig::default()),
             max_connections: 0,
             max_fragment_bytes: 64 << 20,
         }

@@ -105,6 +105,10 @@ pub(crate) struct Conn {
     /// Protocol parsers attached by port that can turn a connection
     /// around (`PARSER_*` bits).
     pub parsers: u8,
+    /// Long-connection schedule id (`long_conn::NOT_WATCHED` if none).
+    pub long_schedule: u16,
+    /// Index of the next threshold to report.
+    pub long_next: u32,
     pub state: ProtoState,
 }
 
@@ -234,6 +238,8 @@ mod tests {
             tunnel: None,
             missed_bytes: 0,
             parsers: 0,
+            long_schedule: u16::MAX,
+            long_next: 0,
             state: ProtoState::Plain(PlainState::default()),
         }
     }

@@ -10,6 +10,7 @@ mod conn;
 pub mod defrag;
 pub mod fuzzing;
 pub mod key;
+mod long_conn;
 pub mod record;
 pub mod site;
 mod slab;
@@ -23,9 +24,10 @@ pub mod uid;
 mod tests;
 
 pub use analyzer::{AnalyzerStats, PacketAnalyzer};
-pub use config::{PortSet, TrackerConfig};
+pub use config::{LongConfig, PortSet, SlowCriteria, TrackerConfig};
 pub use record::{
-    ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList, TunnelParents,
+    ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
+    TunnelParents,
 };
 pub use site::{Cidr, LocalNets};
 pub use tracker::{ConnRef, ConnTracker, Encap, PacketIn, TrackerStats, L4};

@@ -3,7 +3,7 @@
 
 use core::net::IpAddr;
 
-use connwatch_wire::Timestamp;
+use connwatch_wire::{Duration, Timestamp};
 
 use crate::uid::Uid;
 
@@ -287,9 +287,40 @@ impl ConnRecord {
     }
 }
 
+/// What an interim (conn_long.log) report adds to the connection's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterimReport {
+    /// The instant the row describes: connection start + threshold.
+    pub report_ts: Timestamp,
+    /// The threshold this row reports.
+    pub threshold: Duration,
+    /// `report_ts` minus the time of the connection's last packet.
+    pub idle: Duration,
+    /// Payload bytes from the originator since the previous report.
+    pub orig_bytes_delta: u64,
+    /// Payload bytes from the responder since the previous report.
+    pub resp_bytes_delta: u64,
+    /// Packets from the originator since the previous report.
+    pub orig_pkts_delta: u64,
+    /// Packets from the responder since the previous report.
+    pub resp_pkts_delta: u64,
+    /// This report is the first at which the long-and-slow criteria hold
+    /// (the `LongConnection::slow_exfil` notice is raised once per
+    /// connection).
+    pub slow: bool,
+}
+
 /// What the tracker reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConnEvent {
     /// A connection was removed: one conn.log row.
     Finished(ConnRecord),
+    /// A connection still open crossed a long-connection threshold: one
+    /// conn_long.log row, its state as of `report.report_ts`.
+    Interim {
+        /// The connection as of the report.
+        record: ConnRecord,
+        /// Report time, threshold, idle time, deltas, notice flag.
+        report: InterimReport,
+    },
 }

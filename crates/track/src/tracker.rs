@@ -17,7 +17,10 @@ use crate::conn::{
     PARSER_NTP_FLIPPED, RESP,
 };
 use crate::key::FlowKey;
-use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
+use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
+use crate::record::{
+    ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
+};
 use crate::slab::Slab;
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
@@ -38,6 +41,8 @@ pub(crate) enum TimerKind {
     /// `DNS_Analyzer::ExpireTimer` (UDP DNS sessions end after
     /// `dns_session_timeout` of silence).
     DnsExpire,
+    /// The next long-connection threshold (conn_long.log).
+    LongReport,
 }
 
 /// What the wheel holds: which connection (slot + generation), which timer,
@@ -239,6 +244,10 @@ pub struct ConnTracker {
     free: Vec<u32>,
     wheel: TimerWheel<TimerItem>,
     uids: UidGenerator,
+    schedules: Option<Schedules>,
+    /// Counters at the previous report, for connections reported at least
+    /// once (the deltas and the once-only notice).
+    long_prev: hashbrown::HashMap<u32, LastReport>,
     events: Vec<ConnEvent>,
     stats: TrackerStats,
 }
@@ -302,6 +311,8 @@ impl ConnTracker {
             free: Vec::new(),
             wheel: TimerWheel::new(),
             uids,
+            schedules: cfg.long.as_ref().map(Schedules::new),
+            long_prev: hashbrown::HashMap::new(),
             events: Vec::new(),
             stats: TrackerStats::default(),
             cfg,
@@ -378,6 +389,7 @@ impl ConnTracker {
             m.gen == item.gen
                 && match item.kind {
                     TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
+                    TimerKind::LongReport => true,
                     _ => item.epoch == m.analyzer_epoch,
                 }
         })
@@ -392,11 +404,15 @@ impl ConnTracker {
         if !Self::is_current(&self.meta, &item) {
             return;
         }
+        if item.kind == TimerKind::LongReport {
+            return self.long_report(item);
+        }
         let Some(conn) = self.conns[item.idx as usize].as_mut() else {
             return;
         };
         let t = now.as_zeek_secs();
         let remove = match item.kind {
+            TimerKind::LongReport => false,
             TimerKind::Inactivity => {
                 let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
                 let deadline = conn.last.as_zeek_secs() + timeout;
@@ -440,6 +456,65 @@ impl ConnTracker {
         }
     }
 
+    /// A watched connection reached its next threshold: report it as of
+    /// `start + threshold` and arm the threshold after that.
+    fn long_report(&mut self, item: TimerItem) {
+        let idx = item.idx;
+        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
+        else {
+            return;
+        };
+        let k = conn.long_next;
+        let Some(threshold) = sched.threshold(conn.long_schedule, k) else {
+            return;
+        };
+        let report_ts = conn.start + threshold;
+        let idle = report_ts - conn.last;
+        let next = sched
+            .threshold(conn.long_schedule, k + 1)
+            .map(|t| (conn.start + t).as_zeek_secs());
+        let record = self.record(conn);
+        let prev = self.long_prev.get(&idx).copied().unwrap_or_default();
+        let slow = !prev.slow_raised
+            && self
+                .cfg
+                .long
+                .as_ref()
+                .and_then(|l| l.slow.as_ref())
+                .is_some_and(|c| {
+                    long_conn::is_slow(c, threshold, record.orig_bytes, record.resp_bytes)
+                });
+        let report = InterimReport {
+            report_ts,
+            threshold,
+            idle,
+            orig_bytes_delta: record.orig_bytes.saturating_sub(prev.orig_bytes),
+            resp_bytes_delta: record.resp_bytes.saturating_sub(prev.resp_bytes),
+            orig_pkts_delta: record.orig_pkts.saturating_sub(prev.orig_pkts),
+            resp_pkts_delta: record.resp_pkts.saturating_sub(prev.resp_pkts),
+            slow,
+        };
+        self.long_prev.insert(
+            idx,
+            LastReport {
+                orig_bytes: record.orig_bytes,
+                resp_bytes: record.resp_bytes,
+                orig_pkts: record.orig_pkts,
+                resp_pkts: record.resp_pkts,
+                slow_raised: prev.slow_raised || slow,
+            },
+        );
+        self.events.push(ConnEvent::Interim { record, report });
+        if let Some(Some(conn)) = self.conns.get_mut(idx as usize) {
+            conn.long_next = k + 1;
+        }
+        if let Some(at) = next {
+            // A clock that jumped over several thresholds reports each: the
+            // next one may already be due, and fires in this same advance.
+            self.wheel.push(at, item);
+        }
+    }
+
     /// Removes every connection (end of input), emitting their records.
     pub fn finish(&mut self) {
         for idx in 0..self.conns.len() {
@@ -458,6 +533,9 @@ impl ConnTracker {
         m.gen = m.gen.wrapping_add(1);
         let hash = self.hash(&conn.key);
         self.table.remove(hash, idx);
+        if conn.long_next > 0 {
+            self.long_prev.remove(&idx);
+        }
         self.free.push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let rec = self.record(&conn);
@@ -839,6 +917,8 @@ impl ConnTracker {
             tunnel,
             missed_bytes: 0,
             parsers: 0,
+            long_schedule: NOT_WATCHED,
+            long_next: 0,
             state,
         };
         if flip {
@@ -876,6 +956,22 @@ impl ConnTracker {
             ctx.arm(TimerKind::DnsExpire, at);
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
+        if let (Some(long), Some(sched)) = (&self.cfg.long, &self.schedules) {
+            let (orig, _) = conn.orig();
+            let (resp, resp_port) = conn.resp();
+            conn.long_schedule = long_conn::schedule_for(long, orig, resp, resp_port, proto);
+            if let Some(t) = sched.threshold(conn.long_schedule, 0) {
+                ctx.wheel.push(
+                    (pkt.ts + t).as_zeek_secs(),
+                    TimerItem {
+                        idx,
+                        gen: ctx.meta.gen,
+                        kind: TimerKind::LongReport,
+                        epoch: 0,
+                    },
+                );
+            }
+        }
         self.conns[idx as usize] = Some(conn);
         self.table.insert(hash, idx);
         self.stats.connections += 1;

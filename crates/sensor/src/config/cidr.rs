@@ -54,6 +54,21 @@ impl Cidr {
         self.prefix
     }
 
+    /// A network (`10.0.0.0/8`) or a single address (`192.0.2.1`, taken
+    /// as `/32` or `/128`), for settings that name hosts as well as
+    /// networks (the long-connection ignore lists).
+    pub fn parse_net_or_host(s: &str) -> Result<Cidr, String> {
+        let t = s.trim();
+        if t.contains('/') {
+            return t.parse();
+        }
+        let addr: IpAddr = t
+            .parse()
+            .map_err(|_| format!("invalid network `{s}`: expected ADDRESS or ADDRESS/PREFIX"))?;
+        let prefix = if addr.is_ipv4() { 32 } else { 128 };
+        Cidr::new(addr, prefix)
+    }
+
     /// True if `ip` is inside this network.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = match ip {
@@ -137,6 +152,24 @@ mod tests {
             let err = bad.parse::<Cidr>().unwrap_err();
             assert!(err.contains(bad.trim()), "{err}");
         }
+    }
+
+    #[test]
+    fn net_or_host() {
+        let h = Cidr::parse_net_or_host("192.0.2.1").unwrap();
+        assert_eq!(h.to_string(), "192.0.2.1/32");
+        assert_eq!(
+            Cidr::parse_net_or_host("2001:db8::1").unwrap().prefix(),
+            128
+        );
+        assert_eq!(
+            Cidr::parse_net_or_host("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        let e = Cidr::parse_net_or_host("10.0.0/33").unwrap_err();
+        assert!(e.contains("invalid network `10.0.0/33`"), "{e}");
+        let e = Cidr::parse_net_or_host("host.example").unwrap_err();
+        assert!(e.contains("invalid network `host.example`"), "{e}");
     }
 
     #[test]

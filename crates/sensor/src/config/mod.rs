@@ -13,5 +13,5 @@ pub use cidr::Cidr;
 pub use duration::parse_duration;
 pub use server_ports::{LikelyServerPorts, PortSet};
 pub use validate::{
-    load, ConfigError, Input, SensorConfig, SiteConfig, TrackSettings, ZeekScripts,
+    load, ConfigError, Input, LongSettings, SensorConfig, SiteConfig, TrackSettings, ZeekScripts,
 };

@@ -15,12 +15,21 @@
 //!
 //! [track]
 //! tcp_inactivity_timeout = "10min"
+//!
+//! [long]
+//! durations = ["10min", "30min", "1hr", "12hrs", "24hrs", "3days"]
+//! ignore = ["10.8.0.0/16"]
+//!
+//! [long.special_cases]
+//! "192.168.0.0/16" = ["1h", "1day"]
 //! ```
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 /// The whole file.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawConfig {
     /// Log output.
@@ -34,6 +43,9 @@ pub struct RawConfig {
     /// Connection tracking timeouts and limits (Zeek's `init-bare.zeek`
     /// defaults).
     pub track: TrackSection,
+    /// Long connections: `conn_long.log` and its notices
+    /// (shared/spec/long-connections.md).
+    pub long: LongSection,
 }
 
 /// `[log]`
@@ -179,6 +191,102 @@ impl Default for TrackSection {
             uid_seed: None,
             max_tunnel_depth: 4,
             max_tunnel_changes: 5,
+        }
+    }
+}
+
+/// `[long]`: still-open connections reported to `conn_long.log` when their
+/// age (network time − first packet) crosses each threshold, as the Zeek
+/// package `zeek-long-connections` does, plus `notice.log` entries.
+/// Durations are spelled as in `[track]`; networks are CIDR strings, and
+/// where hosts make sense a bare address is taken as `/32` or `/128`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LongSection {
+    /// Watch long connections at all. Default `true`.
+    pub enabled: bool,
+    /// Thresholds, positive and strictly increasing. Default
+    /// `["10min", "30min", "1hr", "12hrs", "24hrs", "3days"]` (the
+    /// package's `default_durations`).
+    pub durations: Vec<String>,
+    /// After the last threshold, report again at every multiple of it,
+    /// counted from the connection's start (`3d, 6d, 9d, …`). Default
+    /// `false`.
+    pub repeat_last: bool,
+    /// Networks never watched: a connection with either endpoint inside
+    /// one gets no timer, no row and no notice (its `conn.log` row is
+    /// unchanged). Default `[]`.
+    pub ignore: Vec<String>,
+    /// Host or network pairs never watched, either orientation, e.g.
+    /// `[["10.0.0.0/8", "192.0.2.1"]]`. Default `[]`.
+    pub ignore_pairs: Vec<Vec<String>>,
+    /// Responder ports never watched, as `PORT/PROTO` with PROTO `tcp`,
+    /// `udp` or `icmp`, e.g. `["1194/udp", "22/tcp"]`. Default `[]`.
+    pub ignore_ports: Vec<String>,
+    /// Per-network threshold lists (the package's `special_cases`): the
+    /// originator is looked up first (longest prefix), then the responder;
+    /// an empty list means never watched. Keys are CIDR strings, quoted:
+    /// `"10.8.0.0/16" = []`. Default `{}`.
+    pub special_cases: BTreeMap<String, Vec<String>>,
+    /// Add `report_ts`, `threshold`, `idle` and the per-direction byte and
+    /// packet deltas after the conn.log columns. `false` writes exactly the
+    /// package's columns (conn.log's). Default `true`.
+    pub extra_columns: bool,
+    /// Write a `LongConnection::found` notice to `notice.log` for every
+    /// `conn_long.log` row. Default `true`.
+    pub notice: bool,
+    /// The long-and-slow (`LongConnection::slow_exfil`) notice.
+    pub slow: SlowSection,
+}
+
+impl Default for LongSection {
+    fn default() -> Self {
+        LongSection {
+            enabled: true,
+            durations: ["10min", "30min", "1hr", "12hrs", "24hrs", "3days"]
+                .map(String::from)
+                .to_vec(),
+            repeat_last: false,
+            ignore: Vec::new(),
+            ignore_pairs: Vec::new(),
+            ignore_ports: Vec::new(),
+            special_cases: BTreeMap::new(),
+            extra_columns: true,
+            notice: true,
+            slow: SlowSection::default(),
+        }
+    }
+}
+
+/// `[long.slow]`: a `LongConnection::slow_exfil` notice, once per
+/// connection, at the first report where all criteria hold.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlowSection {
+    /// Raise the notice at all. Default `true`.
+    pub enabled: bool,
+    /// Minimum age at the report. Default `"24h"`.
+    pub min_age: String,
+    /// Maximum average throughput, both directions together, in bytes per
+    /// second over the connection's age. Default `256`.
+    pub max_bytes_per_sec: f64,
+    /// Minimum producer-consumer ratio `(orig_bytes − resp_bytes) /
+    /// (orig_bytes + resp_bytes)`, from −1 (all inbound) to 1 (all
+    /// outbound). Default `0.5`.
+    pub min_pcr: f64,
+    /// Minimum payload bytes sent by the originator, so idle keep-alives
+    /// are not flagged. Default `1024`.
+    pub min_orig_bytes: u64,
+}
+
+impl Default for SlowSection {
+    fn default() -> Self {
+        SlowSection {
+            enabled: true,
+            min_age: "24h".into(),
+            max_bytes_per_sec: 256.0,
+            min_pcr: 0.5,
+            min_orig_bytes: 1024,
         }
     }
 }

@@ -9,12 +9,13 @@
 
 use std::path::PathBuf;
 
+use connwatch_track::{Proto, SlowCriteria};
 use connwatch_wire::Duration;
 use serde::Deserialize;
 
 use super::cidr::Cidr;
 use super::duration::parse_duration;
-use super::raw::RawConfig;
+use super::raw::{LongSection, RawConfig};
 use super::server_ports::{self, LikelyServerPorts};
 use crate::cli::{Cli, SetOverride};
 use crate::sinks::LogFormat;
@@ -53,7 +54,7 @@ pub enum Input {
 }
 
 /// The validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SensorConfig {
     /// Packet source.
     pub input: Input,
@@ -72,6 +73,35 @@ pub struct SensorConfig {
     pub zeek: ZeekScripts,
     /// Timeouts and limits for the tracker.
     pub track: TrackSettings,
+    /// Long connections (`conn_long.log`, notices).
+    pub long: LongSettings,
+}
+
+/// `[long]`, checked. Field meanings are documented on
+/// [`super::raw::LongSection`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LongSettings {
+    /// Watch long connections at all.
+    pub enabled: bool,
+    /// Default thresholds: non-empty, positive, strictly increasing.
+    pub durations: Vec<Duration>,
+    /// Repeat the last threshold, aligned to the start.
+    pub repeat_last: bool,
+    /// Networks whose connections (either endpoint) are not watched.
+    pub ignore: Vec<Cidr>,
+    /// Pairs not watched, either orientation.
+    pub ignore_pairs: Vec<(Cidr, Cidr)>,
+    /// Responder ports not watched.
+    pub ignore_ports: Vec<(u16, Proto)>,
+    /// Per-network thresholds (each positive and strictly increasing;
+    /// empty = never watched), in network order.
+    pub special_cases: Vec<(Cidr, Vec<Duration>)>,
+    /// conn_long.log gets the extra columns after conn.log's.
+    pub extra_columns: bool,
+    /// Write `LongConnection::found` notices.
+    pub notice: bool,
+    /// The long-and-slow criteria; `None` when `long.slow.enabled` is off.
+    pub slow: Option<SlowCriteria>,
 }
 
 /// `[site]`, checked.
@@ -324,6 +354,8 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         max_tunnel_changes: t.max_tunnel_changes,
     };
 
+    let long = validate_long(&raw.long, &mut errors);
+
     if raw.log.dir.is_empty() && cli.logdir.is_none() {
         errors.push("log.dir: must not be empty (use \".\" for the current directory)".into());
     }
@@ -364,7 +396,180 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
                 .collect(),
         },
         track,
+        long,
     })
+}
+
+/// A duration setting of `[long]`: like the `[track]` ones, with a clear
+/// word for a negative value.
+fn long_duration(key: &str, text: &str) -> Result<Duration, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!("{key}: negative duration `{text}`"));
+    }
+    parse_duration(text).map_err(|e| format!("{key}: {e}"))
+}
+
+/// A threshold list: every entry positive, each larger than the one
+/// before. Errors name the entry (`long.durations[2]`) and its text.
+fn threshold_list(key: &str, list: &[String], errors: &mut Vec<String>) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(list.len());
+    let mut prev: Option<(Duration, &str)> = None;
+    for (i, text) in list.iter().enumerate() {
+        let entry = format!("{key}[{i}]");
+        match long_duration(&entry, text) {
+            Ok(d) if d <= Duration::ZERO => {
+                errors.push(format!("{entry}: threshold must be positive, got `{text}`"));
+            }
+            Ok(d) => {
+                if let Some((p, ptext)) = prev {
+                    if d <= p {
+                        errors.push(format!(
+                            "{entry}: not increasing: `{text}` after `{ptext}` \
+                             (thresholds must be strictly increasing)"
+                        ));
+                    }
+                }
+                prev = Some((d, text));
+                out.push(d);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    out
+}
+
+/// `PORT/PROTO` (`1194/udp`, `22/tcp`, `8/icmp`).
+fn parse_port_proto(text: &str) -> Result<(u16, Proto), String> {
+    let bad = || format!("invalid port `{text}`: expected PORT/PROTO, e.g. 1194/udp or 22/tcp");
+    let (port, proto) = text.trim().split_once('/').ok_or_else(bad)?;
+    let port: u16 = port.trim().parse().map_err(|_| bad())?;
+    let proto = match proto.trim().to_ascii_lowercase().as_str() {
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "icmp" => Proto::Icmp,
+        _ => {
+            return Err(format!(
+                "invalid port `{text}`: protocol must be tcp, udp or icmp"
+            ))
+        }
+    };
+    Ok((port, proto))
+}
+
+/// Stage 3 for `[long]`. Checked even when `enabled` is off, so a bad
+/// value never waits to be found until the day it is switched on.
+fn validate_long(l: &LongSection, errors: &mut Vec<String>) -> LongSettings {
+    let durations = threshold_list("long.durations", &l.durations, errors);
+    if l.durations.is_empty() {
+        errors.push(
+            "long.durations: must not be empty (set long.enabled = false to stop watching \
+             long connections)"
+                .into(),
+        );
+    }
+
+    let mut net = |key: String, text: &str| -> Option<Cidr> {
+        match Cidr::parse_net_or_host(text) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                errors.push(format!("{key}: {e}"));
+                None
+            }
+        }
+    };
+    let ignore: Vec<Cidr> = l
+        .ignore
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| net(format!("long.ignore[{i}]"), t))
+        .collect();
+    let mut ignore_pairs = Vec::new();
+    let mut pair_len_errors = Vec::new();
+    for (i, pair) in l.ignore_pairs.iter().enumerate() {
+        if pair.len() != 2 {
+            pair_len_errors.push(format!(
+                "long.ignore_pairs[{i}]: expected two networks, got {} ({:?})",
+                pair.len(),
+                pair
+            ));
+            continue;
+        }
+        let a = net(format!("long.ignore_pairs[{i}][0]"), &pair[0]);
+        let b = net(format!("long.ignore_pairs[{i}][1]"), &pair[1]);
+        if let (Some(a), Some(b)) = (a, b) {
+            ignore_pairs.push((a, b));
+        }
+    }
+    let mut special_keys = Vec::new();
+    for key in l.special_cases.keys() {
+        special_keys.push(net(format!("long.special_cases.\"{key}\""), key));
+    }
+    errors.extend(pair_len_errors);
+
+    let mut ignore_ports = Vec::new();
+    for (i, text) in l.ignore_ports.iter().enumerate() {
+        match parse_port_proto(text) {
+            Ok(p) => ignore_ports.push(p),
+            Err(e) => errors.push(format!("long.ignore_ports[{i}]: {e}")),
+        }
+    }
+
+    let mut special_cases: Vec<(Cidr, Vec<Duration>, &str)> = Vec::new();
+    for ((key, list), cidr) in l.special_cases.iter().zip(special_keys) {
+        let lk = format!("long.special_cases.\"{key}\"");
+        let thresholds = threshold_list(&lk, list, errors);
+        let Some(cidr) = cidr else { continue };
+        if let Some((_, _, other)) = special_cases.iter().find(|(c, _, _)| *c == cidr) {
+            errors.push(format!(
+                "{lk}: same network as \"{other}\" ({cidr}); give each network once"
+            ));
+            continue;
+        }
+        special_cases.push((cidr, thresholds, key));
+    }
+
+    let slow = {
+        let s = &l.slow;
+        let min_age = long_duration("long.slow.min_age", &s.min_age).unwrap_or_else(|e| {
+            errors.push(e);
+            Duration::ZERO
+        });
+        if !(s.max_bytes_per_sec.is_finite() && s.max_bytes_per_sec > 0.0) {
+            errors.push(format!(
+                "long.slow.max_bytes_per_sec: must be a positive number of bytes per second, \
+                 got {}",
+                s.max_bytes_per_sec
+            ));
+        }
+        if !(s.min_pcr.is_finite() && (-1.0..=1.0).contains(&s.min_pcr)) {
+            errors.push(format!(
+                "long.slow.min_pcr: must be between -1 and 1, got {}",
+                s.min_pcr
+            ));
+        }
+        s.enabled.then_some(SlowCriteria {
+            min_age,
+            max_bytes_per_sec: s.max_bytes_per_sec,
+            min_pcr: s.min_pcr,
+            min_orig_bytes: s.min_orig_bytes,
+        })
+    };
+
+    LongSettings {
+        enabled: l.enabled,
+        durations,
+        repeat_last: l.repeat_last,
+        ignore,
+        ignore_pairs,
+        ignore_ports,
+        special_cases: special_cases
+            .into_iter()
+            .map(|(c, list, _)| (c, list))
+            .collect(),
+        extra_columns: l.extra_columns,
+        notice: l.notice,
+        slow,
+    }
 }
 
 #[cfg(test)]
@@ -571,6 +776,243 @@ mod tests {
         assert!(e.contains("max_timer_expires") || e.contains("-1"), "{e}");
         let e = err(Some("[log\n"), &["--set", "log.json=true"]);
         assert!(e.contains("sensor.toml"), "{e}");
+    }
+
+    fn mins(m: i64) -> Duration {
+        Duration::from_secs(m * 60)
+    }
+
+    fn net(s: &str) -> Cidr {
+        Cidr::parse_net_or_host(s).unwrap()
+    }
+
+    #[test]
+    fn long_defaults_match_the_tracker() {
+        let l = from(None, &[]).unwrap().long;
+        assert!(l.enabled && !l.repeat_last && l.extra_columns && l.notice);
+        let d = connwatch_track::LongConfig::default();
+        assert_eq!(l.durations, d.durations);
+        assert_eq!(
+            l.durations,
+            vec![
+                mins(10),
+                mins(30),
+                mins(60),
+                mins(720),
+                mins(1440),
+                mins(4320)
+            ]
+        );
+        assert!(l.ignore.is_empty() && l.ignore_pairs.is_empty());
+        assert!(l.ignore_ports.is_empty() && l.special_cases.is_empty());
+        assert_eq!(l.slow, d.slow);
+        let slow = l.slow.unwrap();
+        assert_eq!(slow.min_age, Duration::from_secs(24 * 3600));
+        assert_eq!(slow.max_bytes_per_sec, 256.0);
+        assert_eq!(slow.min_pcr, 0.5);
+        assert_eq!(slow.min_orig_bytes, 1024);
+    }
+
+    #[test]
+    fn long_from_file() {
+        let text = r#"
+            [long]
+            durations = ["30sec", "10mins", "1hr", "3days"]
+            repeat_last = true
+            ignore = ["10.8.0.0/16", "2001:db8::/32", "192.0.2.1"]
+            ignore_pairs = [["10.0.0.0/8", "192.0.2.1"]]
+            ignore_ports = ["1194/udp", "22/TCP", "8/icmp"]
+            extra_columns = false
+            notice = false
+            [long.special_cases]
+            "10.8.0.0/16" = []
+            "192.168.0.0/16" = ["1h", "1day"]
+            [long.slow]
+            min_age = "12h"
+            max_bytes_per_sec = 100
+            min_pcr = 0.8
+            min_orig_bytes = 4096
+        "#;
+        let l = from(Some(text), &[]).unwrap().long;
+        assert_eq!(
+            l.durations,
+            vec![Duration::from_secs(30), mins(10), mins(60), mins(4320)]
+        );
+        assert!(l.repeat_last && !l.extra_columns && !l.notice);
+        assert_eq!(
+            l.ignore,
+            vec![
+                net("10.8.0.0/16"),
+                net("2001:db8::/32"),
+                net("192.0.2.1/32")
+            ]
+        );
+        assert_eq!(
+            l.ignore_pairs,
+            vec![(net("10.0.0.0/8"), net("192.0.2.1/32"))]
+        );
+        assert_eq!(
+            l.ignore_ports,
+            vec![(1194, Proto::Udp), (22, Proto::Tcp), (8, Proto::Icmp)]
+        );
+        assert_eq!(
+            l.special_cases,
+            vec![
+                (net("10.8.0.0/16"), vec![]),
+                (net("192.168.0.0/16"), vec![mins(60), mins(1440)]),
+            ]
+        );
+        let slow = l.slow.unwrap();
+        assert_eq!(slow.min_age, mins(720));
+        assert_eq!(slow.max_bytes_per_sec, 100.0);
+        assert_eq!(slow.min_pcr, 0.8);
+        assert_eq!(slow.min_orig_bytes, 4096);
+    }
+
+    #[test]
+    fn long_set_overrides_every_key() {
+        let c = from(
+            Some("[long]\ndurations = [\"1h\"]\n"),
+            &[
+                "--set",
+                "long.enabled=false",
+                "--set",
+                "long.durations=[\"10m\", \"1h\"]",
+                "--set",
+                "long.repeat_last=true",
+                "--set",
+                "long.ignore=[\"10.8.0.0/16\"]",
+                "--set",
+                "long.ignore_pairs=[[\"10.0.0.0/8\", \"192.0.2.1\"]]",
+                "--set",
+                "long.ignore_ports=[\"1194/udp\"]",
+                "--set",
+                "long.special_cases={\"10.8.0.0/16\"=[], \"10.9.0.0/16\"=[\"2h\"]}",
+                "--set",
+                "long.extra_columns=false",
+                "--set",
+                "long.notice=false",
+                "--set",
+                "long.slow.min_age=2h",
+                "--set",
+                "long.slow.max_bytes_per_sec=64.5",
+                "--set",
+                "long.slow.min_pcr=-0.25",
+                "--set",
+                "long.slow.min_orig_bytes=1",
+            ],
+        )
+        .unwrap();
+        let l = c.long;
+        assert!(!l.enabled && l.repeat_last && !l.extra_columns && !l.notice);
+        assert_eq!(l.durations, vec![mins(10), mins(60)]);
+        assert_eq!(l.ignore, vec![net("10.8.0.0/16")]);
+        assert_eq!(l.ignore_pairs, vec![(net("10.0.0.0/8"), net("192.0.2.1"))]);
+        assert_eq!(l.ignore_ports, vec![(1194, Proto::Udp)]);
+        assert_eq!(
+            l.special_cases,
+            vec![
+                (net("10.8.0.0/16"), vec![]),
+                (net("10.9.0.0/16"), vec![mins(120)])
+            ]
+        );
+        assert_eq!(
+            l.slow,
+            Some(SlowCriteria {
+                min_age: mins(120),
+                max_bytes_per_sec: 64.5,
+                min_pcr: -0.25,
+                min_orig_bytes: 1,
+            })
+        );
+        let l = from(None, &["--set", "long.slow.enabled=false"])
+            .unwrap()
+            .long;
+        assert_eq!(l.slow, None);
+        // A single bare value for a list is not silently accepted.
+        let e = err(None, &["--set", "long.ignore=10.0.0.0/8"]);
+        assert!(e.contains("long.ignore"), "{e}");
+    }
+
+    #[test]
+    fn long_bad_values_name_key_and_value() {
+        let text = r#"
+            [long]
+            durations = ["10min", "1h", "30min", "0s", "-5m", "2 fortnights"]
+            ignore = ["10.0.0.0/8", "10.0.0/33", "example.com"]
+            ignore_pairs = [["10.0.0.0/8"], ["10.0.0.0/8", "1.2.3.4/40"]]
+            ignore_ports = ["1194", "70000/udp", "53/sctp"]
+            [long.special_cases]
+            "10.8.0.0/16" = ["1h", "1h"]
+            "10.8.1.1/16" = []
+            "bogus" = ["1h"]
+            [long.slow]
+            min_age = "-5m"
+            max_bytes_per_sec = -1
+            min_pcr = 1.5
+        "#;
+        let e = err(Some(text), &[]);
+        for want in [
+            "long.durations[2]: not increasing: `30min` after `1h`",
+            "long.durations[3]: threshold must be positive, got `0s`",
+            "long.durations[4]: negative duration `-5m`",
+            "long.durations[5]: invalid duration `2 fortnights`",
+            "long.ignore[1]: invalid network `10.0.0/33`",
+            "long.ignore[2]: invalid network `example.com`",
+            "long.ignore_pairs[0]: expected two networks, got 1",
+            "long.ignore_pairs[1][1]: invalid network `1.2.3.4/40`",
+            "long.ignore_ports[0]: invalid port `1194`",
+            "long.ignore_ports[1]: invalid port `70000/udp`",
+            "long.ignore_ports[2]: invalid port `53/sctp`: protocol must be tcp, udp or icmp",
+            "long.special_cases.\"10.8.0.0/16\"[1]: not increasing: `1h` after `1h`",
+            "long.special_cases.\"10.8.1.1/16\": same network as \"10.8.0.0/16\"",
+            "long.special_cases.\"bogus\": invalid network `bogus`",
+            "long.slow.min_age: negative duration `-5m`",
+            "long.slow.max_bytes_per_sec: must be a positive number of bytes per second, got -1",
+            "long.slow.min_pcr: must be between -1 and 1, got 1.5",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+        // No other problem was reported (e.g. a cascade from the 2nd).
+        assert_eq!(e.lines().count(), 1 + 17, "{e}");
+
+        let e = err(None, &["--set", "long.durations=[]"]);
+        assert!(e.contains("long.durations: must not be empty"), "{e}");
+        let e = err(None, &["--set", "long.durations=[\"1h\", \"30min\"]"]);
+        assert!(
+            e.contains("long.durations[1]: not increasing: `30min` after `1h`"),
+            "{e}"
+        );
+        let e = err(None, &["--set", "long.slow.min_age=-5m"]);
+        assert!(
+            e.contains("long.slow.min_age: negative duration `-5m`"),
+            "{e}"
+        );
+        let e = err(None, &["--set", "long.special_cases={\"10.0.0/33\"=[]}"]);
+        assert!(
+            e.contains("long.special_cases.\"10.0.0/33\": invalid network `10.0.0/33`"),
+            "{e}"
+        );
+        // Checked even when long connections are off.
+        let e = err(
+            None,
+            &[
+                "--set",
+                "long.enabled=false",
+                "--set",
+                "long.ignore=[\"x\"]",
+            ],
+        );
+        assert!(e.contains("long.ignore[0]"), "{e}");
+        // Unknown keys and wrong types name the key, as elsewhere.
+        let e = err(Some("[long]\nthresholds = [\"1h\"]\n"), &[]);
+        assert!(e.contains("long.thresholds: unknown field"), "{e}");
+        let e = err(Some("[long.slow]\nmin_pcr = \"high\"\n"), &[]);
+        assert!(e.contains("long.slow.min_pcr: invalid type"), "{e}");
+        let e = err(None, &["--set", "long.slow.min_orig_bytes=-1"]);
+        assert!(e.contains("min_orig_bytes"), "{e}");
+        let e = err(None, &["--set", "long.ignore_pairs=[\"10.0.0.0/8\"]"]);
+        assert!(e.contains("long.ignore_pairs"), "{e}");
     }
 
     #[test]

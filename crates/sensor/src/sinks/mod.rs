@@ -6,7 +6,9 @@
 //! log such as [`ConnLogSink`] only maps its record onto cells.
 
 pub mod conn_log;
+pub mod conn_long_log;
 pub mod format;
+pub mod notice_log;
 pub mod wall_clock;
 pub mod zeek_fields;
 pub mod zeek_json;
@@ -19,6 +21,8 @@ use connwatch_track::ConnRecord;
 use connwatch_wire::Timestamp;
 
 pub use conn_log::ConnLogSink;
+pub use conn_long_log::ConnLongLogSink;
+pub use notice_log::NoticeLogSink;
 pub use zeek_log::{LogFormat, Row, ZeekLogWriter};
 
 /// Failure to write output; names the file.

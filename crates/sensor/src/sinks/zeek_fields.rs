@@ -16,6 +16,8 @@ pub enum ZeekType {
     Count,
     /// `int`: signed integer.
     Int,
+    /// `double`: floating point.
+    Double,
     /// `port`: transport port number.
     Port,
     /// `addr`: IP address.
@@ -32,6 +34,8 @@ pub enum ZeekType {
     StringSet,
     /// `vector of string`.
     StringVector,
+    /// `set[enum]` (e.g. notice.log `actions`).
+    EnumSet,
 }
 
 impl ZeekType {
@@ -42,6 +46,7 @@ impl ZeekType {
             ZeekType::Interval => "interval",
             ZeekType::Count => "count",
             ZeekType::Int => "int",
+            ZeekType::Double => "double",
             ZeekType::Port => "port",
             ZeekType::Addr => "addr",
             ZeekType::Subnet => "subnet",
@@ -50,6 +55,7 @@ impl ZeekType {
             ZeekType::Enum => "enum",
             ZeekType::StringSet => "set[string]",
             ZeekType::StringVector => "vector[string]",
+            ZeekType::EnumSet => "set[enum]",
         }
     }
 }
@@ -77,7 +83,9 @@ pub struct LogSchema {
 }
 
 /// The default conn.log columns (spec §2.1), in Zeek's order.
-pub const CONN_FIELDS: &[Field] = &[
+pub const CONN_FIELDS: &[Field] = &CONN_FIELD_ARRAY;
+
+const CONN_FIELD_ARRAY: [Field; 22] = [
     f("ts", ZeekType::Time),
     f("uid", ZeekType::String),
     f("id.orig_h", ZeekType::Addr),
@@ -108,6 +116,91 @@ pub const CONN_LOG: LogSchema = LogSchema {
     fields: CONN_FIELDS,
 };
 
+/// What conn_long.log adds after the conn.log columns
+/// (shared/spec/long-connections.md, Behaviour 6).
+const LONG_EXTRA_ARRAY: [Field; 7] = [
+    f("report_ts", ZeekType::Time),
+    f("threshold", ZeekType::Interval),
+    f("idle", ZeekType::Interval),
+    f("orig_bytes_delta", ZeekType::Count),
+    f("resp_bytes_delta", ZeekType::Count),
+    f("orig_pkts_delta", ZeekType::Count),
+    f("resp_pkts_delta", ZeekType::Count),
+];
+
+const fn concat<const A: usize, const B: usize, const N: usize>(
+    a: [Field; A],
+    b: [Field; B],
+) -> [Field; N] {
+    assert!(A + B == N);
+    let mut out = [f("", ZeekType::Count); N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
+
+const CONN_LONG_EXTRA_ARRAY: [Field; 29] = concat(CONN_FIELD_ARRAY, LONG_EXTRA_ARRAY);
+
+/// conn_long.log as the zeek-long-connections package writes it: exactly
+/// the conn.log columns (`long.extra_columns = false`).
+pub const CONN_LONG_LOG: LogSchema = LogSchema {
+    path: "conn_long",
+    fields: CONN_FIELDS,
+};
+
+/// conn_long.log with the extra columns (the default): conn.log's, then
+/// `report_ts`, `threshold`, `idle` and the four deltas.
+pub const CONN_LONG_EXTRA_LOG: LogSchema = LogSchema {
+    path: "conn_long",
+    fields: &CONN_LONG_EXTRA_ARRAY,
+};
+
+/// notice.log's default columns in Zeek 8 (`Notice::Info` from
+/// base/frameworks/notice/main.zeek, plus `remote_location` from
+/// base/frameworks/notice/actions/add-geodata.zeek), checked against
+/// zeek/zeek testing/btest/Baseline/scripts.base.frameworks.notice.cluster.
+pub const NOTICE_FIELDS: &[Field] = &[
+    f("ts", ZeekType::Time),
+    f("uid", ZeekType::String),
+    f("id.orig_h", ZeekType::Addr),
+    f("id.orig_p", ZeekType::Port),
+    f("id.resp_h", ZeekType::Addr),
+    f("id.resp_p", ZeekType::Port),
+    f("fuid", ZeekType::String),
+    f("file_mime_type", ZeekType::String),
+    f("file_desc", ZeekType::String),
+    f("proto", ZeekType::Enum),
+    f("note", ZeekType::Enum),
+    f("msg", ZeekType::String),
+    f("sub", ZeekType::String),
+    f("src", ZeekType::Addr),
+    f("dst", ZeekType::Addr),
+    f("p", ZeekType::Port),
+    f("n", ZeekType::Count),
+    f("peer_descr", ZeekType::String),
+    f("actions", ZeekType::EnumSet),
+    f("email_dest", ZeekType::StringSet),
+    f("suppress_for", ZeekType::Interval),
+    f("remote_location.country_code", ZeekType::String),
+    f("remote_location.region", ZeekType::String),
+    f("remote_location.city", ZeekType::String),
+    f("remote_location.latitude", ZeekType::Double),
+    f("remote_location.longitude", ZeekType::Double),
+];
+
+/// notice.log.
+pub const NOTICE_LOG: LogSchema = LogSchema {
+    path: "notice",
+    fields: NOTICE_FIELDS,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +212,37 @@ mod tests {
             types.join(" "),
             "time string addr port addr port enum string interval count count string \
              bool bool count string count count count count set[string] count"
+        );
+    }
+
+    #[test]
+    fn conn_long_starts_with_conn() {
+        assert_eq!(CONN_LONG_LOG.fields, CONN_FIELDS);
+        let extra = CONN_LONG_EXTRA_LOG.fields;
+        assert_eq!(&extra[..22], CONN_FIELDS);
+        let names: Vec<&str> = extra[22..].iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "report_ts",
+                "threshold",
+                "idle",
+                "orig_bytes_delta",
+                "resp_bytes_delta",
+                "orig_pkts_delta",
+                "resp_pkts_delta"
+            ]
+        );
+    }
+
+    #[test]
+    fn notice_types_line_matches_zeek() {
+        let types: Vec<&str> = NOTICE_FIELDS.iter().map(|f| f.ty.name()).collect();
+        assert_eq!(
+            types.join(" "),
+            "time string addr port addr port string string string enum enum string string \
+             addr addr port count string set[enum] set[string] interval string string string \
+             double double"
         );
     }
 }

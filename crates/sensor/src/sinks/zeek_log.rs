@@ -339,6 +339,19 @@ impl Row<'_> {
         self
     }
 
+    /// A `set[enum]` cell (identifiers, e.g. `Notice::ACTION_LOG`); encoded
+    /// like a `set[string]`.
+    pub fn enum_set<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) -> &mut Self {
+        self.cell(ZeekType::EnumSet);
+        let items = items.into_iter().map(str::as_bytes);
+        if self.tsv() {
+            tsv::push_string_set(&mut self.w.buf, items);
+        } else {
+            json::push_string_set(&mut self.w.buf, items);
+        }
+        self
+    }
+
     /// Ends the row (newline; JSON `}`) and writes the buffer out once it
     /// is large enough.
     pub fn end(self) -> Result<(), SinkError> {

@@ -78,8 +78,9 @@ impl Sim {
 
     pub(crate) fn collect(&mut self) {
         for ev in self.an.tracker().drain_events() {
-            let ConnEvent::Finished(r) = ev;
-            self.rows.push(r);
+            if let ConnEvent::Finished(r) = ev {
+                self.rows.push(r);
+            }
         }
     }
 

@@ -245,7 +245,9 @@ fn drain(
     finished: &mut HashMap<Uid, ConnRecord>,
 ) -> Result<(), TestCaseError> {
     for ev in an.tracker().drain_events() {
-        let ConnEvent::Finished(r) = ev;
+        let ConnEvent::Finished(r) = ev else {
+            continue;
+        };
         let uid = r.uid;
         prop_assert!(
             finished.insert(uid, r).is_none(),
