@@ -36,10 +36,9 @@ struct Entry<T> {
 /// The wheel. `T` is a small handle saying what to do when the timer fires.
 ///
 /// Two levels: coarse slots of 250 ms, and for the current coarse tick 250
-/// fine buckets of 1 ms. Timers that are due before the same packet fire
-/// in no particular order among themselves: each acts on its own
-/// connection and re-arms relative to the new network time, so the order
-/// does not change any record.
+/// fine buckets of 1 ms. Timers due before the same packet fire in
+/// deadline order, as Zeek's do: a connection's inactivity removal and its
+/// long-connection reports must come in the order of their times.
 #[derive(Debug)]
 pub struct TimerWheel<T> {
     slots: Vec<Vec<Entry<T>>>,
@@ -48,7 +47,7 @@ pub struct TimerWheel<T> {
     fine: Vec<Vec<Entry<T>>>,
     /// Fine buckets before this index are empty.
     fine_pos: usize,
-    /// Timers known to be due.
+    /// Timers known to be due, sorted latest first (popped from the end).
     due: Vec<Entry<T>>,
     len: usize,
 }
@@ -100,11 +99,11 @@ impl<T: Copy> TimerWheel<T> {
         let ms = ms_of(deadline);
         let tick = ms.div_euclid(TICK_MS);
         match self.current {
-            Some(c) if tick < c => self.due.push(e),
+            Some(c) if tick < c => self.insert_due(e),
             Some(c) if tick == c => {
                 let f = ms.rem_euclid(TICK_MS) as usize;
                 if f < self.fine_pos {
-                    self.due.push(e);
+                    self.insert_due(e);
                 } else {
                     self.fine[f].push(e);
                 }
@@ -121,40 +120,64 @@ impl<T: Copy> TimerWheel<T> {
         if self.current.is_none_or(|c| c < tick) {
             self.advance_to(tick);
         }
-        if let Some(i) = self.due.iter().rposition(|e| e.deadline <= now) {
-            return Some(self.take_due(i));
+        if self.current == Some(tick) {
+            let f = now_ms.rem_euclid(TICK_MS) as usize;
+            if self.fine_pos < f {
+                let start = self.due.len();
+                while self.fine_pos < f {
+                    let b = core::mem::take(&mut self.fine[self.fine_pos]);
+                    self.due.extend_from_slice(&b);
+                    self.fine[self.fine_pos] = b;
+                    self.fine[self.fine_pos].clear();
+                    self.fine_pos += 1;
+                }
+                if self.due.len() != start {
+                    self.sort_due();
+                }
+            }
+            // The current bucket's timers are later than everything in
+            // `due`; they come only once `due` has nothing left for now.
+            if self.due.last().is_none_or(|e| e.deadline > now) {
+                let bucket = &mut self.fine[f];
+                let mut best: Option<usize> = None;
+                for (i, e) in bucket.iter().enumerate() {
+                    if e.deadline <= now && best.is_none_or(|b| e.deadline < bucket[b].deadline) {
+                        best = Some(i);
+                    }
+                }
+                if let Some(i) = best {
+                    let e = bucket.swap_remove(i);
+                    self.len -= 1;
+                    return Some((e.deadline, e.item));
+                }
+            }
         }
-        if self.current != Some(tick) {
-            // Time went backwards: nothing more is due.
-            return None;
+        // Time going backwards leaves later timers waiting.
+        match self.due.last() {
+            Some(e) if e.deadline <= now => {
+                let e = self.due.pop()?;
+                self.len -= 1;
+                Some((e.deadline, e.item))
+            }
+            _ => None,
         }
-        let f = now_ms.rem_euclid(TICK_MS) as usize;
-        while self.fine_pos < f {
-            let b = core::mem::take(&mut self.fine[self.fine_pos]);
-            self.due.extend_from_slice(&b);
-            self.fine[self.fine_pos] = b;
-            self.fine[self.fine_pos].clear();
-            self.fine_pos += 1;
-        }
-        if let Some(i) = self.due.iter().rposition(|e| e.deadline <= now) {
-            return Some(self.take_due(i));
-        }
-        let bucket = &mut self.fine[f];
-        let i = bucket.iter().position(|e| e.deadline <= now)?;
-        let e = bucket.swap_remove(i);
-        self.len -= 1;
-        Some((e.deadline, e.item))
     }
 
-    fn take_due(&mut self, i: usize) -> (f64, T) {
-        let e = self.due.swap_remove(i);
-        self.len -= 1;
-        (e.deadline, e.item)
+    fn sort_due(&mut self) {
+        self.due.sort_by(|a, b| b.deadline.total_cmp(&a.deadline));
+    }
+
+    fn insert_due(&mut self, e: Entry<T>) {
+        let pos = self
+            .due
+            .partition_point(|x| x.deadline.total_cmp(&e.deadline).is_gt());
+        self.due.insert(pos, e);
     }
 
     /// Moves everything up to coarse tick `tick` out of the slots: earlier
     /// ticks are wholly due, `tick` itself goes to the fine buckets.
     fn advance_to(&mut self, tick: i64) {
+        let before = self.due.len();
         // What is left of the previous tick's fine buckets is due now.
         for b in &mut self.fine[self.fine_pos..] {
             self.due.extend_from_slice(b);
@@ -177,6 +200,9 @@ impl<T: Copy> TimerWheel<T> {
                 self.collect_slot((t as usize) & (SLOTS - 1), tick);
                 t += 1;
             }
+        }
+        if self.due.len() != before {
+            self.sort_due();
         }
     }
 
@@ -234,15 +260,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fires_only_when_due() {
+    fn fires_in_deadline_order_and_only_when_due() {
         let mut w = TimerWheel::new();
         w.push(10.5, 1u32);
         w.push(10.25, 2);
         w.push(3000.0, 3);
         assert_eq!(w.pop_due(10.0), None);
-        let mut got = vec![w.pop_due(10.5), w.pop_due(10.5)];
-        got.sort_by(|a, b| a.unwrap().0.total_cmp(&b.unwrap().0));
-        assert_eq!(got, vec![Some((10.25, 2)), Some((10.5, 1))]);
+        assert_eq!(w.pop_due(10.5), Some((10.25, 2)));
+        assert_eq!(w.pop_due(10.5), Some((10.5, 1)));
         assert_eq!(w.pop_due(10.5), None);
         // A jump of more than a turn of the wheel.
         assert_eq!(w.pop_due(1e9), Some((3000.0, 3)));

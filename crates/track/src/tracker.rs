@@ -373,8 +373,8 @@ impl ConnTracker {
     /// Moves network time to `now`: fires every timer due at or before it.
     pub fn advance(&mut self, now: Timestamp) {
         let t = now.as_zeek_secs();
-        while let Some((_, item)) = self.wheel.pop_due(t) {
-            self.fire(item, now);
+        while let Some((deadline, item)) = self.wheel.pop_due(t) {
+            self.fire(item, deadline, now);
         }
         // Cancelled timers stay in the wheel until their time comes (lazy
         // cancellation); when they outnumber the live connections, sweep
@@ -400,26 +400,33 @@ impl ConnTracker {
         self.wheel.retain(|item| Self::is_current(meta, item));
     }
 
-    fn fire(&mut self, item: TimerItem, now: Timestamp) {
+    fn fire(&mut self, item: TimerItem, deadline: f64, now: Timestamp) {
         if !Self::is_current(&self.meta, &item) {
             return;
         }
         if item.kind == TimerKind::LongReport {
-            return self.long_report(item);
+            if self.long_report(item.idx) {
+                self.arm_long(item);
+            }
+            return;
         }
         let Some(conn) = self.conns[item.idx as usize].as_mut() else {
             return;
         };
         let t = now.as_zeek_secs();
+        // When the connection really ended: reports due before then are
+        // still made, in time order, even if the clock jumped past both.
+        let mut ended = deadline;
         let remove = match item.kind {
             TimerKind::LongReport => false,
             TimerKind::Inactivity => {
                 let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
-                let deadline = conn.last.as_zeek_secs() + timeout;
-                if deadline <= t {
+                let expiry = conn.last.as_zeek_secs() + timeout;
+                if expiry <= t {
+                    ended = expiry;
                     true
                 } else {
-                    self.wheel.push(deadline, item);
+                    self.wheel.push(expiry, item);
                     false
                 }
             }
@@ -452,27 +459,51 @@ impl ConnTracker {
             },
         };
         if remove {
+            while self.next_report_before(item.idx, ended) {
+                self.long_report(item.idx);
+            }
             self.remove(item.idx);
         }
     }
 
-    /// A watched connection reached its next threshold: report it as of
-    /// `start + threshold` and arm the threshold after that.
-    fn long_report(&mut self, item: TimerItem) {
-        let idx = item.idx;
+    /// True when the connection's next long-connection report falls
+    /// before `t` (Zeek seconds).
+    fn next_report_before(&self, idx: u32, t: f64) -> bool {
         let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
+        else {
+            return false;
+        };
+        sched
+            .threshold(conn.long_schedule, conn.long_next)
+            .is_some_and(|thr| (conn.start + thr).as_zeek_secs() < t)
+    }
+
+    /// Arms the long-report timer for the connection's next threshold.
+    fn arm_long(&mut self, item: TimerItem) {
+        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(item.idx as usize))
         else {
             return;
         };
+        if let Some(t) = sched.threshold(conn.long_schedule, conn.long_next) {
+            // A clock that jumped over several thresholds reports each: the
+            // next one may already be due, and fires in this same advance.
+            self.wheel.push((conn.start + t).as_zeek_secs(), item);
+        }
+    }
+
+    /// Reports a watched connection at its next threshold, as of
+    /// `start + threshold`; false if it has none.
+    fn long_report(&mut self, idx: u32) -> bool {
+        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
+        else {
+            return false;
+        };
         let k = conn.long_next;
         let Some(threshold) = sched.threshold(conn.long_schedule, k) else {
-            return;
+            return false;
         };
         let report_ts = conn.start + threshold;
         let idle = report_ts - conn.last;
-        let next = sched
-            .threshold(conn.long_schedule, k + 1)
-            .map(|t| (conn.start + t).as_zeek_secs());
         let record = self.record(conn);
         let prev = self.long_prev.get(&idx).copied().unwrap_or_default();
         let slow = !prev.slow_raised
@@ -508,11 +539,7 @@ impl ConnTracker {
         if let Some(Some(conn)) = self.conns.get_mut(idx as usize) {
             conn.long_next = k + 1;
         }
-        if let Some(at) = next {
-            // A clock that jumped over several thresholds reports each: the
-            // next one may already be due, and fires in this same advance.
-            self.wheel.push(at, item);
-        }
+        true
     }
 
     /// Removes every connection (end of input), emitting their records.

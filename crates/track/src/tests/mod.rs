@@ -7,6 +7,8 @@
 
 mod dsl;
 
+mod long;
+
 mod orientation;
 mod other_protos;
 mod props;
