@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use connwatch_track::{ConnEvent, LocalNets, LongConfig, PacketAnalyzer, PortSet, TrackerConfig};
 
-use crate::config::{Cidr, Input, LongSettings, SensorConfig};
+use crate::config::{Input, LongSettings, SensorConfig};
 use crate::sinks::{ConnLogSink, ConnLongLogSink, NoticeLogSink, RecordSink};
 use crate::sources::{CaptureFile, PacketSource};
 
@@ -49,11 +49,7 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
     } else {
         LocalNets::empty()
     };
-    local.extend(cfg.site.local_nets.iter().map(track_cidr));
-    let ports = |p: &crate::config::server_ports::PortSet| {
-        let v: Vec<u16> = p.iter().collect();
-        PortSet::from_ports(&v)
-    };
+    local.extend(cfg.site.local_nets.iter().copied());
     let seed = t.uid_seed.unwrap_or_else(random_seed);
     TrackerConfig {
         tcp_inactivity_timeout: t.tcp_inactivity_timeout,
@@ -67,8 +63,8 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         tcp_syn_timeout: t.tcp_syn_timeout,
         frag_timeout: t.frag_timeout,
         ignore_checksums: cfg.ignore_checksums,
-        tcp_server_ports: ports(&cfg.likely_server_ports.tcp),
-        udp_server_ports: ports(&cfg.likely_server_ports.udp),
+        tcp_server_ports: cfg.likely_server_ports.tcp.clone(),
+        udp_server_ports: cfg.likely_server_ports.udp.clone(),
         local_nets: local,
         uid_seed: seed,
         max_tunnel_depth: t.max_tunnel_depth as usize,
@@ -95,29 +91,18 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
     }
 }
 
-fn track_cidr(c: &Cidr) -> connwatch_track::Cidr {
-    connwatch_track::Cidr {
-        addr: c.addr(),
-        prefix: c.prefix(),
-    }
-}
-
 /// `[long]` → the tracker's schedule; `None` when `long.enabled` is off.
 fn long_config(l: &LongSettings) -> Option<LongConfig> {
     l.enabled.then(|| LongConfig {
         durations: l.durations.clone(),
         repeat_last: l.repeat_last,
-        ignore: l.ignore.iter().map(track_cidr).collect(),
-        ignore_pairs: l
-            .ignore_pairs
-            .iter()
-            .map(|(a, b)| (track_cidr(a), track_cidr(b)))
-            .collect(),
+        ignore: l.ignore.clone(),
+        ignore_pairs: l.ignore_pairs.to_vec(),
         ignore_ports: l.ignore_ports.clone(),
         special_cases: l
             .special_cases
             .iter()
-            .map(|(c, list)| (track_cidr(c), list.clone()))
+            .map(|(c, list)| (*c, list.clone()))
             .collect(),
         slow: l.slow.clone(),
     })

@@ -7,14 +7,14 @@ use connwatch_wire::Duration;
 
 use crate::site::{Cidr, LocalNets};
 
-/// A set of ports (one bit per port).
+/// A set of ports as a 65536-bit bitmap (8 KiB): one lookup per packet.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PortSet {
     bits: Box<[u64; 1024]>,
 }
 
 impl PortSet {
-    /// No ports.
+    /// The empty set.
     pub fn new() -> Self {
         PortSet {
             bits: Box::new([0; 1024]),
@@ -23,11 +23,7 @@ impl PortSet {
 
     /// The set of the given ports.
     pub fn from_ports(ports: &[u16]) -> Self {
-        let mut s = Self::new();
-        for &p in ports {
-            s.insert(p);
-        }
-        s
+        ports.iter().copied().collect()
     }
 
     /// Adds a port.
@@ -35,10 +31,15 @@ impl PortSet {
         self.bits[usize::from(port >> 6)] |= 1 << (port & 63);
     }
 
-    /// True if the port is in the set.
+    /// True if `port` is in the set.
     #[inline]
     pub fn contains(&self, port: u16) -> bool {
         self.bits[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+
+    /// The ports in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..=u16::MAX).filter(|p| self.contains(*p))
     }
 }
 
@@ -50,8 +51,17 @@ impl Default for PortSet {
 
 impl core::fmt::Debug for PortSet {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let ports: Vec<u16> = (0..=u16::MAX).filter(|p| self.contains(*p)).collect();
-        f.debug_set().entries(ports).finish()
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl FromIterator<u16> for PortSet {
+    fn from_iter<I: IntoIterator<Item = u16>>(iter: I) -> Self {
+        let mut s = PortSet::new();
+        for p in iter {
+            s.insert(p);
+        }
+        s
     }
 }
 

@@ -87,7 +87,7 @@ pub(crate) fn schedule_for(
             .iter()
             .enumerate()
             .filter(|(_, (c, _))| c.contains(a))
-            .max_by_key(|(_, (c, _))| c.prefix)
+            .max_by_key(|(_, (c, _))| c.prefix())
             .map(|(i, (_, l))| (i, l.is_empty()))
     };
     let found = pick(orig).or_else(|| pick(resp));
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn ignore_lists_and_special_cases() {
-        let c = |s: &str| s.parse::<Cidr>().unwrap();
+        let c = |s: &str| Cidr::parse_net_or_host(s).unwrap();
         let cfg = LongConfig {
             ignore: vec![c("10.8.0.0/16")],
             ignore_pairs: vec![(c("192.0.2.1"), c("198.51.100.0/24"))],

@@ -3,13 +3,12 @@
 //! merges it with the command line and turns it into a checked
 //! [`SensorConfig`], reporting every error at once.
 
-pub mod cidr;
 pub mod duration;
 pub mod raw;
 pub mod server_ports;
 pub mod validate;
 
-pub use cidr::Cidr;
+pub use connwatch_track::Cidr;
 pub use duration::parse_duration;
 pub use server_ports::{LikelyServerPorts, PortSet};
 pub use validate::{

@@ -7,58 +7,7 @@
 //! (`zeek -r`) and a bare run (`zeek -b -r … base/protocols/dns`) orient the
 //! same trace differently; the config mimics either.
 
-/// A set of ports as a 65536-bit bitmap (8 KiB): one lookup per packet.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PortSet {
-    bits: Box<[u64; 1024]>,
-}
-
-impl PortSet {
-    /// The empty set.
-    pub fn new() -> Self {
-        PortSet {
-            bits: Box::new([0; 1024]),
-        }
-    }
-
-    /// Adds a port.
-    pub fn insert(&mut self, port: u16) {
-        self.bits[usize::from(port >> 6)] |= 1 << (port & 63);
-    }
-
-    /// True if `port` is in the set.
-    #[inline]
-    pub fn contains(&self, port: u16) -> bool {
-        self.bits[usize::from(port >> 6)] & (1 << (port & 63)) != 0
-    }
-
-    /// The ports in ascending order.
-    pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..=u16::MAX).filter(|p| self.contains(*p))
-    }
-}
-
-impl Default for PortSet {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl core::fmt::Debug for PortSet {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_set().entries(self.iter()).finish()
-    }
-}
-
-impl FromIterator<u16> for PortSet {
-    fn from_iter<I: IntoIterator<Item = u16>>(iter: I) -> Self {
-        let mut s = PortSet::new();
-        for p in iter {
-            s.insert(p);
-        }
-        s
-    }
-}
+pub use connwatch_track::PortSet;
 
 /// Likely server ports for TCP and UDP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,24 +18,14 @@ pub struct LikelyServerPorts {
     pub udp: PortSet,
 }
 
-/// The set printed by Zeek with default scripts (spec §6.1, standard build
-/// with Spicy analyzers), TCP.
-pub const FULL_TCP: &[u16] = &[
-    21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 465, 502, 563, 585, 587, 614,
-    631, 636, 989, 990, 992, 993, 995, 1080, 1434, 1883, 2811, 3128, 3268, 3306, 3389, 5222, 5223,
-    5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
-];
-
-/// The default set, UDP (tunnel ports included).
-pub const FULL_UDP: &[u16] = &[
-    53, 67, 88, 123, 137, 161, 162, 389, 443, 514, 1812, 3389, 4011, 5060, 5353, 5355, 20000, 2123,
-    2152, 3544, 4754, 4789, 5072, 6081,
-];
-
-/// Tunnel ports from the packet-analysis scripts, present even with `-b`
-/// (spec §6.1; `-b base/protocols/conn` still flips UDP from 4789, 3544,
-/// 2152: Appendix A row 18).
-pub const TUNNEL_UDP: &[u16] = &[2123, 2152, 3544, 4754, 4789, 5072, 6081];
+/// The default sets (spec §6.1, standard build with Spicy analyzers) and
+/// the tunnel ports present even with `-b` (`-b base/protocols/conn` still
+/// flips UDP from 4789, 3544, 2152: Appendix A row 18). The lists live with
+/// the tracker, whose defaults they are.
+pub use connwatch_track::config::{
+    FULL_TCP_SERVER_PORTS as FULL_TCP, FULL_UDP_SERVER_PORTS as FULL_UDP,
+    TUNNEL_UDP_SERVER_PORTS as TUNNEL_UDP,
+};
 
 /// Ports one Zeek script adds to `likely_server_ports`.
 #[derive(Debug, Clone, Copy)]

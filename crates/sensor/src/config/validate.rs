@@ -13,12 +13,12 @@ use connwatch_track::{Proto, SlowCriteria};
 use connwatch_wire::Duration;
 use serde::Deserialize;
 
-use super::cidr::Cidr;
 use super::duration::parse_duration;
 use super::raw::{LongSection, RawConfig};
 use super::server_ports::{self, LikelyServerPorts};
 use crate::cli::{Cli, SetOverride};
 use crate::sinks::LogFormat;
+use connwatch_track::Cidr;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
