@@ -5,7 +5,8 @@
 //! input into several frames and feeds them, with advancing network time,
 //! through a [`PacketAnalyzer`], so state that lives across packets
 //! (connections, timers, tunnels, fragments) is exercised, then checks
-//! invariants of the conn.log records that come out.
+//! invariants of the conn.log records and long-connection reports that come
+//! out.
 //!
 //! # Input format
 //!
@@ -24,11 +25,11 @@
 //!
 //! [`encode_frame`] writes one frame record in that format, for seeds.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use connwatch_wire::{Duration, Frame, LinkType, Timestamp};
 
-use crate::{ConnEvent, ConnRecord, LocalNets, PacketAnalyzer, TrackerConfig};
+use crate::{ConnEvent, ConnRecord, InterimReport, LocalNets, PacketAnalyzer, TrackerConfig, Uid};
 
 /// Link types of the fixed modes (low 3 bits of the first byte, 0..=6).
 pub const LINKS: [LinkType; 7] = [
@@ -53,11 +54,12 @@ pub const MIXED_LINKS: [u32; 16] = [
 /// Verify checksums (the default mode ignores them, as `-C` does, because
 /// random packets almost never have good ones).
 pub const FLAG_CHECKSUMS: u8 = 0x08;
-/// Run the input twice and require identical records (determinism).
+/// Run the input twice and require identical events (determinism).
 pub const FLAG_TWICE: u8 = 0x10;
 /// Tight limits: little fragment memory, few connections.
 pub const FLAG_TIGHT: u8 = 0x20;
-/// Short timeouts, so timers fire within small time steps.
+/// Short timeouts and long-connection thresholds, so timers fire within
+/// small time steps.
 pub const FLAG_SHORT_TIMEOUTS: u8 = 0x40;
 /// No local networks (`local_orig`/`local_resp` unset).
 pub const FLAG_NO_LOCAL_NETS: u8 = 0x80;
@@ -133,6 +135,14 @@ pub fn config(flags: u8) -> TrackerConfig {
         cfg.ip_tunnel_timeout = s(30);
         cfg.interactive_inactivity_timeout = s(20);
         cfg.dns_session_timeout = s(2);
+        if let Some(long) = cfg.long.as_mut() {
+            long.durations = vec![s(2), s(5), s(15)];
+            long.repeat_last = true;
+            if let Some(slow) = long.slow.as_mut() {
+                slow.min_age = s(5);
+                slow.min_orig_bytes = 16;
+            }
+        }
     }
     if flags & FLAG_NO_LOCAL_NETS != 0 {
         cfg.local_nets = LocalNets::empty();
@@ -149,21 +159,18 @@ pub fn fuzz_pipeline(data: &[u8]) {
     let first = run(data);
     if flags & FLAG_TWICE != 0 {
         let second = run(data);
-        assert!(first == second, "the same input gave different records");
+        assert!(first == second, "the same input gave different events");
     }
 }
 
-/// One run: every frame, `finish`, then the invariants. Returns the records
+/// One run: every frame, `finish`, then the invariants. Returns the events
 /// in the order they came.
-fn run(data: &[u8]) -> Vec<ConnRecord> {
+fn run(data: &[u8]) -> Vec<ConnEvent> {
     let (&flags, mut rest) = data.split_first().expect("non-empty input");
     let mode = flags & 7;
     let mut analyzer = PacketAnalyzer::new(config(flags));
-    let mut records = Vec::new();
+    let mut events = Checker::default();
     let mut ts = START;
-    let (mut min_ts, mut max_ts) = (START, START);
-    let mut monotonic = true;
-    let mut frames = 0u64;
 
     while rest.len() >= 3 {
         let len = usize::from(u16::from_be_bytes([rest[0] & 0x7f, rest[1]]));
@@ -196,10 +203,8 @@ fn run(data: &[u8]) -> Vec<ConnRecord> {
             None => caplen,
         };
 
-        monotonic &= step >= 0;
         ts = Timestamp(ts.0.saturating_add(step));
-        min_ts = min_ts.min(ts);
-        max_ts = max_ts.max(ts);
+        events.time(ts, step < 0);
         analyzer.handle_frame(&Frame {
             ts,
             link,
@@ -207,108 +212,212 @@ fn run(data: &[u8]) -> Vec<ConnRecord> {
             wire_len,
             interface: 0,
         });
-        frames += 1;
-        // Records leave as the sensor takes them: after each frame.
+        // Events leave as the sensor takes them: after each frame.
         for ev in analyzer.tracker().drain_events() {
-            let ConnEvent::Finished(rec) = ev else {
-                continue;
-            };
-            if monotonic {
-                assert!(
-                    rec.last <= ts,
-                    "record of {:?} ends at {:?}, after network time {:?}",
-                    rec.uid,
-                    rec.last,
-                    ts
-                );
-            }
-            records.push(rec);
+            events.event(ev);
         }
     }
 
     analyzer.finish();
-    records.extend(analyzer.tracker().drain_events().filter_map(|ev| match ev {
-        ConnEvent::Finished(rec) => Some(rec),
-        ConnEvent::Interim { .. } => None,
-    }));
-    assert_eq!(analyzer.stats().frames, frames, "frames counted");
-    check(&mut analyzer, &records, min_ts, max_ts, monotonic);
-    records
+    for ev in analyzer.tracker().drain_events() {
+        events.event(ev);
+    }
+    assert_eq!(analyzer.stats().frames, events.frames, "frames counted");
+    events.finish(&mut analyzer);
+    events.all
 }
 
-/// Invariants of a finished run.
-fn check(
-    analyzer: &mut PacketAnalyzer,
-    records: &[ConnRecord],
+/// Checks events as they come, then the whole run.
+#[derive(Default)]
+struct Checker {
+    /// Every event, in order.
+    all: Vec<ConnEvent>,
+    /// Uids of finished connections.
+    finished: HashSet<Uid>,
+    /// Per uid with long reports: last threshold, packets (both
+    /// directions) at that report, whether the slow notice was raised.
+    long: HashMap<Uid, (Duration, u64, bool)>,
+    frames: u64,
+    /// Network time of the current frame, and the range of all frames.
+    now: Timestamp,
     min_ts: Timestamp,
     max_ts: Timestamp,
-    monotonic: bool,
-) {
-    let tracker = analyzer.tracker_ref();
-    let stats = tracker.stats();
-    assert_eq!(stats.open, 0, "connections left open after finish");
-    assert_eq!(tracker.live().count(), 0, "live connections after finish");
-    assert!(tracker.events().is_empty(), "events left after draining");
-    assert_eq!(
-        records.len() as u64,
-        stats.connections,
-        "one record per connection created"
-    );
-    assert!(stats.peak_open <= stats.connections, "peak above created");
+    /// Network time never went backwards.
+    went_back: bool,
+}
 
-    let mut uids = HashSet::with_capacity(records.len());
-    for rec in records {
-        assert!(uids.insert(rec.uid), "uid {:?} finished twice", rec.uid);
-        let mut buf = [0u8; crate::Uid::MAX_LEN];
-        let uid = rec.uid.render(&mut buf);
-        assert!(
-            uid.starts_with('C') && uid.bytes().all(|b| b.is_ascii_alphanumeric()),
-            "bad uid {uid:?}"
-        );
-        assert!(
-            !rec.tunnel_parents.as_slice().contains(&rec.uid),
-            "{uid} is its own tunnel parent"
-        );
-        // Times are frame times.
-        for t in [rec.ts, rec.last] {
-            assert!(
-                min_ts <= t && t <= max_ts,
-                "{uid}: time {t:?} outside the input's {min_ts:?}..={max_ts:?}"
-            );
+impl Checker {
+    fn time(&mut self, ts: Timestamp, backwards: bool) {
+        if self.frames == 0 {
+            (self.min_ts, self.max_ts) = (ts, ts);
         }
-        if monotonic {
+        self.frames += 1;
+        self.went_back |= backwards;
+        self.now = ts;
+        self.min_ts = self.min_ts.min(ts);
+        self.max_ts = self.max_ts.max(ts);
+    }
+
+    fn event(&mut self, ev: ConnEvent) {
+        match &ev {
+            ConnEvent::Finished(rec) => self.finished_record(rec),
+            ConnEvent::Interim { record, report } => self.interim(record, report),
+        }
+        self.all.push(ev);
+    }
+
+    fn finished_record(&mut self, rec: &ConnRecord) {
+        let uid = rec.uid;
+        assert!(self.finished.insert(uid), "uid {uid} finished twice");
+        check_record(rec, self.min_ts, self.max_ts, !self.went_back);
+        if !self.went_back {
             assert!(
-                rec.ts <= rec.last,
-                "{uid}: last {:?} before ts {:?}",
+                rec.last <= self.now,
+                "{uid} ends at {:?}, after network time {:?}",
                 rec.last,
-                rec.ts
+                self.now
             );
         }
-        if let Some(d) = rec.duration_secs() {
-            assert!(d.is_finite() && d > 0.0, "{uid}: duration {d}");
+        if let Some(&(_, pkts, _)) = self.long.get(&uid) {
+            assert!(
+                rec.orig_pkts + rec.resp_pkts >= pkts,
+                "{uid}: {} packets at the end, {pkts} at a long report",
+                rec.orig_pkts + rec.resp_pkts
+            );
         }
-        // No bytes without packets.
+    }
+
+    fn interim(&mut self, rec: &ConnRecord, report: &InterimReport) {
+        let uid = rec.uid;
         assert!(
-            rec.orig_pkts > 0 || rec.orig_ip_bytes == 0,
-            "{uid}: orig_ip_bytes {} without packets",
-            rec.orig_ip_bytes
+            !self.finished.contains(&uid),
+            "{uid}: long report after its conn.log record"
         );
+        check_record(rec, self.min_ts, self.max_ts, !self.went_back);
         assert!(
-            rec.resp_pkts > 0 || rec.resp_ip_bytes == 0,
-            "{uid}: resp_ip_bytes {} without packets",
-            rec.resp_ip_bytes
+            report.threshold > Duration::ZERO,
+            "{uid}: threshold {report:?}"
         );
-        let h = rec.history.as_bytes();
-        assert!(
-            h.iter().all(|b| b.is_ascii_alphabetic() || *b == b'^'),
-            "{uid}: history {:?}",
-            rec.history.as_str()
+        assert_eq!(
+            report.report_ts,
+            rec.ts.saturating_add(report.threshold),
+            "{uid}: report time is not start + threshold"
         );
-        let _ = rec.conn_state.as_str();
-        let _ = rec.proto.as_str();
-        for s in rec.service.iter() {
-            let _ = s.as_str();
+        if !self.went_back {
+            assert!(
+                report.report_ts.truncate_to_micros() <= self.now.truncate_to_micros(),
+                "{uid}: report at {:?} before network time got there ({:?})",
+                report.report_ts,
+                self.now
+            );
+            assert!(
+                report.idle >= Duration::ZERO,
+                "{uid}: negative idle time {report:?}"
+            );
         }
+        let pkts = rec.orig_pkts + rec.resp_pkts;
+        match self.long.get_mut(&uid) {
+            None => {
+                // The first report's deltas are the whole counts.
+                assert_eq!(
+                    (
+                        report.orig_pkts_delta,
+                        report.resp_pkts_delta,
+                        report.orig_bytes_delta,
+                        report.resp_bytes_delta
+                    ),
+                    (rec.orig_pkts, rec.resp_pkts, rec.orig_bytes, rec.resp_bytes),
+                    "{uid}: first long report's deltas are not its counts"
+                );
+                self.long.insert(uid, (report.threshold, pkts, report.slow));
+            }
+            Some((threshold, prev_pkts, slow)) => {
+                assert!(
+                    report.threshold > *threshold,
+                    "{uid}: threshold {:?} after {threshold:?}",
+                    report.threshold
+                );
+                assert!(pkts >= *prev_pkts, "{uid}: packet count went down");
+                assert!(!(report.slow && *slow), "{uid}: slow notice twice");
+                (*threshold, *prev_pkts, *slow) = (report.threshold, pkts, *slow || report.slow);
+            }
+        }
+    }
+
+    /// After `finish`: every connection is gone and reported once.
+    fn finish(&self, analyzer: &mut PacketAnalyzer) {
+        let tracker = analyzer.tracker_ref();
+        let stats = tracker.stats();
+        assert_eq!(stats.open, 0, "connections left open after finish");
+        assert_eq!(tracker.live().count(), 0, "live connections after finish");
+        assert!(tracker.events().is_empty(), "events left after draining");
+        assert_eq!(
+            self.finished.len() as u64,
+            stats.connections,
+            "one conn.log record per connection created"
+        );
+        assert!(stats.peak_open <= stats.connections, "peak above created");
+        for uid in self.long.keys() {
+            assert!(
+                self.finished.contains(uid),
+                "{uid}: long reports but no conn.log record"
+            );
+        }
+    }
+}
+
+/// Invariants of one record (conn.log or long report).
+fn check_record(rec: &ConnRecord, min_ts: Timestamp, max_ts: Timestamp, monotonic: bool) {
+    let uid = rec.uid;
+    let mut buf = [0u8; Uid::MAX_LEN];
+    let text = uid.render(&mut buf);
+    assert!(
+        text.starts_with('C') && text.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "bad uid {text:?}"
+    );
+    assert!(
+        !rec.tunnel_parents.as_slice().contains(&uid),
+        "{uid} is its own tunnel parent"
+    );
+    // Times are frame times.
+    for t in [rec.ts, rec.last] {
+        assert!(
+            min_ts <= t && t <= max_ts,
+            "{uid}: time {t:?} outside the input's {min_ts:?}..={max_ts:?}"
+        );
+    }
+    if monotonic {
+        assert!(
+            rec.ts <= rec.last,
+            "{uid}: last {:?} before ts {:?}",
+            rec.last,
+            rec.ts
+        );
+    }
+    if let Some(d) = rec.duration_secs() {
+        assert!(d.is_finite() && d > 0.0, "{uid}: duration {d}");
+    }
+    // No bytes without packets.
+    assert!(
+        rec.orig_pkts > 0 || rec.orig_ip_bytes == 0,
+        "{uid}: orig_ip_bytes {} without packets",
+        rec.orig_ip_bytes
+    );
+    assert!(
+        rec.resp_pkts > 0 || rec.resp_ip_bytes == 0,
+        "{uid}: resp_ip_bytes {} without packets",
+        rec.resp_ip_bytes
+    );
+    let h = rec.history.as_bytes();
+    assert!(
+        h.iter().all(|b| b.is_ascii_alphabetic() || *b == b'^'),
+        "{uid}: history {:?}",
+        rec.history.as_str()
+    );
+    let _ = rec.conn_state.as_str();
+    let _ = rec.proto.as_str();
+    for s in rec.service.iter() {
+        let _ = s.as_str();
     }
 }
 

@@ -27,6 +27,14 @@ fn ms_of(t: f64) -> i64 {
     }
 }
 
+/// Where the next due timer is.
+enum Loc {
+    /// At the end of `due`.
+    Due,
+    /// In a fine bucket, at an index.
+    Bucket(usize, usize),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Entry<T> {
     deadline: f64,
@@ -112,9 +120,25 @@ impl<T: Copy> TimerWheel<T> {
         }
     }
 
-    /// Pops a timer with `deadline <= now`, if any.
+    /// Pops the earliest timer with `deadline <= now`, if any.
     #[inline]
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, T)> {
+        let (_, loc) = self.locate_due(now)?;
+        let e = match loc {
+            Loc::Due => self.due.pop()?,
+            Loc::Bucket(f, i) => self.fine[f].swap_remove(i),
+        };
+        self.len -= 1;
+        Some((e.deadline, e.item))
+    }
+
+    /// The deadline of the timer [`pop_due`](Self::pop_due) would return.
+    #[inline]
+    pub fn peek_due(&mut self, now: f64) -> Option<f64> {
+        self.locate_due(now).map(|(d, _)| d)
+    }
+
+    fn locate_due(&mut self, now: f64) -> Option<(f64, Loc)> {
         let now_ms = ms_of(now);
         let tick = now_ms.div_euclid(TICK_MS);
         if self.current.is_none_or(|c| c < tick) {
@@ -138,27 +162,19 @@ impl<T: Copy> TimerWheel<T> {
             // The current bucket's timers are later than everything in
             // `due`; they come only once `due` has nothing left for now.
             if self.due.last().is_none_or(|e| e.deadline > now) {
-                let bucket = &mut self.fine[f];
+                let bucket = &self.fine[f];
                 let mut best: Option<usize> = None;
                 for (i, e) in bucket.iter().enumerate() {
                     if e.deadline <= now && best.is_none_or(|b| e.deadline < bucket[b].deadline) {
                         best = Some(i);
                     }
                 }
-                if let Some(i) = best {
-                    let e = bucket.swap_remove(i);
-                    self.len -= 1;
-                    return Some((e.deadline, e.item));
-                }
+                return best.map(|i| (bucket[i].deadline, Loc::Bucket(f, i)));
             }
         }
         // Time going backwards leaves later timers waiting.
         match self.due.last() {
-            Some(e) if e.deadline <= now => {
-                let e = self.due.pop()?;
-                self.len -= 1;
-                Some((e.deadline, e.item))
-            }
+            Some(e) if e.deadline <= now => Some((e.deadline, Loc::Due)),
             _ => None,
         }
     }
@@ -208,6 +224,9 @@ impl<T: Copy> TimerWheel<T> {
 
     fn collect_slot(&mut self, idx: usize, tick: i64) {
         let slot = &mut self.slots[idx];
+        if slot.is_empty() {
+            return;
+        }
         let mut i = 0;
         while i < slot.len() {
             let ms = ms_of(slot[i].deadline);
@@ -220,6 +239,11 @@ impl<T: Copy> TimerWheel<T> {
             } else {
                 i += 1;
             }
+        }
+        // A slot fills once per turn of the wheel; give back what a burst
+        // left behind so memory follows the armed timers, not the peak.
+        if slot.capacity() > 32 && slot.len() < slot.capacity() / 4 {
+            slot.shrink_to((slot.len() * 2).max(8));
         }
     }
 

@@ -248,6 +248,12 @@ pub struct ConnTracker {
     /// Counters at the previous report, for connections reported at least
     /// once (the deltas and the once-only notice).
     long_prev: hashbrown::HashMap<u32, LastReport>,
+    /// First-threshold reports of watched connections, in deadline order:
+    /// (deadline, slot, generation). Kept out of the wheel because every
+    /// watched connection has one and most end long before it is due; a
+    /// queue in creation order costs 16 bytes each and is purged of ended
+    /// connections when it outgrows the open ones.
+    long_first: std::collections::VecDeque<(f64, u32, u32)>,
     events: Vec<ConnEvent>,
     stats: TrackerStats,
 }
@@ -313,6 +319,7 @@ impl ConnTracker {
             uids,
             schedules: cfg.long.as_ref().map(Schedules::new),
             long_prev: hashbrown::HashMap::new(),
+            long_first: std::collections::VecDeque::new(),
             events: Vec::new(),
             stats: TrackerStats::default(),
             cfg,
@@ -342,7 +349,20 @@ impl ConnTracker {
             + self.meta.capacity() * core::mem::size_of::<Meta>()
             + self.free.capacity() * 4
             + self.wheel.memory()
+            + self.long_first.capacity() * 16
             + tcp * core::mem::size_of::<TcpConn>()
+    }
+
+    /// Memory by component, for diagnostics: (table, slab, meta, wheel,
+    /// first-report queue).
+    pub fn memory_parts(&self) -> [usize; 5] {
+        [
+            self.table.memory(),
+            self.conns.memory(),
+            self.meta.capacity() * core::mem::size_of::<Meta>(),
+            self.wheel.memory(),
+            self.long_first.capacity() * 16,
+        ]
     }
 
     /// Entries in the flow table (live connections).
@@ -373,14 +393,47 @@ impl ConnTracker {
     /// Moves network time to `now`: fires every timer due at or before it.
     pub fn advance(&mut self, now: Timestamp) {
         let t = now.as_zeek_secs();
-        while let Some((deadline, item)) = self.wheel.pop_due(t) {
-            self.fire(item, deadline, now);
+        loop {
+            // Both queues fire in deadline order, interleaved.
+            let first = self.long_first.front().map(|e| e.0).filter(|d| *d <= t);
+            let wheel = self.wheel.peek_due(t);
+            match (first, wheel) {
+                (None, None) => break,
+                (Some(a), Some(b)) if b < a => self.fire_wheel(t, now),
+                (Some(_), _) => {
+                    let Some((_, idx, gen)) = self.long_first.pop_front() else {
+                        break;
+                    };
+                    if self.meta.get(idx as usize).is_some_and(|m| m.gen == gen)
+                        && self.long_report(idx)
+                    {
+                        self.arm_long(TimerItem {
+                            idx,
+                            gen,
+                            kind: TimerKind::LongReport,
+                            epoch: 0,
+                        });
+                    }
+                }
+                (None, Some(_)) => self.fire_wheel(t, now),
+            }
+        }
+        if self.long_first.len() > 2 * self.stats.open as usize + 4096 {
+            let meta = &self.meta;
+            self.long_first
+                .retain(|e| meta.get(e.1 as usize).is_some_and(|m| m.gen == e.2));
         }
         // Cancelled timers stay in the wheel until their time comes (lazy
         // cancellation); when they outnumber the live connections, sweep
         // them out so memory follows the open connections, not the churn.
         if self.wheel.len() > 3 * self.stats.open as usize + 65_536 {
             self.sweep_timers();
+        }
+    }
+
+    fn fire_wheel(&mut self, t: f64, now: Timestamp) {
+        if let Some((deadline, item)) = self.wheel.pop_due(t) {
+            self.fire(item, deadline, now);
         }
     }
 
@@ -988,15 +1041,10 @@ impl ConnTracker {
             let (resp, resp_port) = conn.resp();
             conn.long_schedule = long_conn::schedule_for(long, orig, resp, resp_port, proto);
             if let Some(t) = sched.threshold(conn.long_schedule, 0) {
-                ctx.wheel.push(
-                    (pkt.ts + t).as_zeek_secs(),
-                    TimerItem {
-                        idx,
-                        gen: ctx.meta.gen,
-                        kind: TimerKind::LongReport,
-                        epoch: 0,
-                    },
-                );
+                let d = (pkt.ts + t).as_zeek_secs();
+                // Almost always at the end (time moves forward).
+                let pos = self.long_first.partition_point(|e| e.0 <= d);
+                self.long_first.insert(pos, (d, idx, ctx.meta.gen));
             }
         }
         self.conns[idx as usize] = Some(conn);
