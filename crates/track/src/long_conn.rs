@@ -24,6 +24,8 @@ pub(crate) const NOT_WATCHED: u16 = u16::MAX;
 pub(crate) struct Schedules {
     lists: Vec<Vec<Duration>>,
     repeat_last: bool,
+    /// No ignore list or special case: every connection gets the default.
+    everyone_default: bool,
 }
 
 impl Schedules {
@@ -33,7 +35,17 @@ impl Schedules {
         Schedules {
             lists,
             repeat_last: cfg.repeat_last,
+            everyone_default: cfg.ignore.is_empty()
+                && cfg.ignore_pairs.is_empty()
+                && cfg.ignore_ports.is_empty()
+                && cfg.special_cases.is_empty()
+                && !cfg.durations.is_empty(),
         }
+    }
+
+    /// True when every connection is watched with the default list.
+    pub fn everyone_default(&self) -> bool {
+        self.everyone_default
     }
 
     /// The `k`-th threshold of schedule `id` (0-based), if there is one:

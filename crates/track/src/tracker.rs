@@ -1037,14 +1037,24 @@ impl ConnTracker {
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
         if let (Some(long), Some(sched)) = (&self.cfg.long, &self.schedules) {
-            let (orig, _) = conn.orig();
-            let (resp, resp_port) = conn.resp();
-            conn.long_schedule = long_conn::schedule_for(long, orig, resp, resp_port, proto);
+            conn.long_schedule = if sched.everyone_default() {
+                // No lists to consult: skip building the addresses.
+                0
+            } else {
+                let (orig, _) = conn.orig();
+                let (resp, resp_port) = conn.resp();
+                long_conn::schedule_for(long, orig, resp, resp_port, proto)
+            };
             if let Some(t) = sched.threshold(conn.long_schedule, 0) {
                 let d = (pkt.ts + t).as_zeek_secs();
-                // Almost always at the end (time moves forward).
-                let pos = self.long_first.partition_point(|e| e.0 <= d);
-                self.long_first.insert(pos, (d, idx, ctx.meta.gen));
+                let entry = (d, idx, ctx.meta.gen);
+                if self.long_first.back().is_none_or(|e| e.0 <= d) {
+                    // Time moves forward: almost always the end.
+                    self.long_first.push_back(entry);
+                } else {
+                    let pos = self.long_first.partition_point(|e| e.0 <= d);
+                    self.long_first.insert(pos, entry);
+                }
             }
         }
         self.conns[idx as usize] = Some(conn);
