@@ -14,16 +14,14 @@ use crate::conn::{Conn, ORIG, RESP};
 use crate::record::ConnState;
 use crate::tracker::{TimerCtx, TimerKind};
 
+mod endpoint;
+mod reassembly;
+
+use endpoint::{seq_delta, Endpoint};
+use reassembly::GapReport;
+
 /// Sequence jumps larger than this in SYN/RST packets are not trusted.
 const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
-/// `tcp_max_initial_window`.
-const MAX_INITIAL_WINDOW: u64 = 16_384;
-/// `tcp_max_above_hole_without_any_acks`.
-const MAX_ABOVE_HOLE_WITHOUT_ACKS: u64 = 16_384;
-/// `tcp_excessive_data_without_further_acks`.
-const EXCESSIVE_DATA_WITHOUT_ACKS: u64 = 10 * 1024 * 1024;
-/// Out-of-order intervals kept per endpoint before giving up on reassembly.
-const MAX_HOLES: usize = 64;
 
 // History bits (TCP_Endpoint.h); the responder's are shifted by 16.
 const HIST_SYN_PKT: u32 = 0x1;
@@ -54,167 +52,6 @@ fn is_handshake(s: EpState) -> bool {
     )
 }
 
-#[inline]
-fn seq_delta(a: u32, b: u32) -> i32 {
-    a.wrapping_sub(b) as i32
-}
-
-#[inline]
-fn full_seq(seq: u32, wraps: u32) -> u64 {
-    (u64::from(wraps) << 32) | u64::from(seq)
-}
-
-/// Out-of-order sequence intervals; allocated only when data arrives out of
-/// order, which most connections never see.
-// Boxed so the common empty case costs 8 bytes per endpoint, not 24.
-#[allow(clippy::box_collection)]
-#[derive(Debug, Clone, Default)]
-struct Holes(Option<Box<Vec<(u64, u64)>>>);
-
-impl Holes {
-    fn as_slice(&self) -> &[(u64, u64)] {
-        self.0.as_deref().map_or(&[], |v| v.as_slice())
-    }
-    fn vec(&mut self) -> &mut Vec<(u64, u64)> {
-        self.0.get_or_insert_with(Default::default)
-    }
-    fn is_empty(&self) -> bool {
-        self.as_slice().is_empty()
-    }
-    fn first(&self) -> Option<&(u64, u64)> {
-        self.as_slice().first()
-    }
-    fn last(&self) -> Option<&(u64, u64)> {
-        self.as_slice().last()
-    }
-    fn clear(&mut self) {
-        self.0 = None;
-    }
-    fn len(&self) -> usize {
-        self.as_slice().len()
-    }
-}
-
-/// One side of a TCP connection.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Endpoint {
-    pub state: EpState,
-    pub prev_state: EpState,
-    start_seq: u32,
-    last_seq: u32,
-    ack_seq: u32,
-    seq_wraps: u32,
-    ack_wraps: u32,
-    // Low 32 bits of the relative sequence numbers of the last SYN/FIN/RST
-    // (a repeat exactly 2^32 away would be missed: never seen in practice).
-    hist_last_syn: u32,
-    hist_last_fin: u32,
-    hist_last_rst: u32,
-    fin_seen: bool,
-    fin_seq: u64,
-    pub did_close: bool,
-    done_something: bool,
-    chk_cnt: u32,
-    rxmt_cnt: u32,
-    win0_cnt: u32,
-    gap_cnt: u32,
-    // Reassembler model: next in-order sequence number, trim point and
-    // the undelivered intervals above it.
-    last_reassem_seq: u64,
-    trim_seq: u64,
-    holes: Holes,
-    skip_deliveries: bool,
-    did_eof: bool,
-}
-
-impl Endpoint {
-    fn new() -> Self {
-        Endpoint {
-            last_reassem_seq: 1,
-            trim_seq: 1,
-            ..Default::default()
-        }
-    }
-
-    fn update_last_seq(&mut self, seq: u32) {
-        if seq < self.last_seq {
-            self.seq_wraps = self.seq_wraps.wrapping_add(1);
-        }
-        self.last_seq = seq;
-    }
-
-    fn update_ack_seq(&mut self, seq: u32) {
-        if seq < self.ack_seq {
-            self.ack_wraps = self.ack_wraps.wrapping_add(1);
-        }
-        self.ack_seq = seq;
-    }
-
-    fn to_relative(&self, seq: u32, wraps: u32) -> u64 {
-        full_seq(seq, wraps).wrapping_sub(u64::from(self.start_seq))
-    }
-
-    fn no_data_acked(&self) -> bool {
-        let ack = full_seq(self.ack_seq, self.ack_wraps);
-        let start = u64::from(self.start_seq);
-        ack == start || ack == start + 1
-    }
-
-    /// Zeek's `get_relative_seq`; also says whether `cur` lies before the
-    /// start of the sequence space.
-    fn relative_seq(&self, cur: u32, last: u32, wraps: u32) -> (u64, bool) {
-        let mut wraps = wraps;
-        let delta = seq_delta(cur, last);
-        if delta < 0 {
-            if wraps > 0 && cur > last {
-                wraps -= 1;
-            }
-        } else if delta > 0 && cur < last {
-            wraps += 1;
-        }
-        if wraps == 0 {
-            let d = seq_delta(cur, self.start_seq);
-            return (d as i64 as u64, d < 0);
-        }
-        (self.to_relative(cur, wraps), false)
-    }
-
-    /// Payload size per sequence numbers (`TCP_Endpoint::Size`).
-    fn size(&self, peer_state: EpState) -> u64 {
-        if self.prev_state == EpState::SynSent
-            && self.state == EpState::Reset
-            && peer_state == EpState::Inactive
-            && !self.no_data_acked()
-        {
-            return 0;
-        }
-        let last = full_seq(self.last_seq, self.seq_wraps);
-        let ack = full_seq(self.ack_seq, self.ack_wraps);
-        let start = u64::from(self.start_seq);
-        let mut size = if last > ack {
-            last.wrapping_sub(start)
-        } else {
-            ack.wrapping_sub(start)
-        };
-        // The SYN octet, then the FIN octet, are not payload.
-        size = size.saturating_sub(1);
-        if self.fin_seen {
-            size = size.saturating_sub(1);
-        }
-        size
-    }
-
-    fn has_undelivered_data(&self) -> bool {
-        !self.holes.is_empty()
-    }
-
-    fn undelivered_bytes(&self) -> u64 {
-        self.holes
-            .last()
-            .map_or(0, |h| h.1.saturating_sub(self.last_reassem_seq))
-    }
-}
-
 /// Per-connection TCP state.
 #[derive(Debug, Clone)]
 pub(crate) struct TcpConn {
@@ -237,12 +74,6 @@ pub(crate) struct Segment {
     pub len: u32,
     /// The payload was captured in full.
     pub complete: bool,
-}
-
-/// A gap the reassembler reported.
-struct GapReport {
-    side: usize,
-    len: u64,
 }
 
 impl TcpConn {
@@ -769,158 +600,6 @@ impl TcpConn {
         }
     }
 
-    // --- reassembler model -------------------------------------------------
-
-    fn data_sent(&mut self, e: usize, seq: u64, len: u64) {
-        let peer_state = self.ep[1 - e].state;
-        let ep = &mut self.ep[e];
-        if ep.skip_deliveries {
-            return;
-        }
-        let ack = ep.to_relative(ep.ack_seq, ep.ack_wraps);
-        let (mut seq, upper) = (seq, seq.wrapping_add(len));
-        if seq < ack {
-            if upper <= ack {
-                return;
-            }
-            seq = ack;
-        }
-        // NewBlock
-        if upper <= ep.trim_seq {
-            return;
-        }
-        if seq < ep.trim_seq {
-            seq = ep.trim_seq;
-        }
-        if seq <= ep.last_reassem_seq {
-            if upper > ep.last_reassem_seq {
-                ep.last_reassem_seq = upper;
-                Self::absorb_holes(ep);
-                // BlockInserted: drop delivered data nobody acks.
-                if ep.no_data_acked() && ep.size(peer_state) > MAX_INITIAL_WINDOW {
-                    ep.trim_seq = ep.trim_seq.max(ep.last_reassem_seq);
-                }
-            }
-        } else {
-            Self::insert_hole(ep, seq, upper);
-        }
-        if ep.no_data_acked() && ep.undelivered_bytes() > MAX_ABOVE_HOLE_WITHOUT_ACKS {
-            ep.holes.clear();
-            ep.skip_deliveries = true;
-        }
-        let buffered = ep.last_reassem_seq.saturating_sub(ep.trim_seq)
-            + ep.holes.as_slice().iter().map(|h| h.1 - h.0).sum::<u64>();
-        if buffered > EXCESSIVE_DATA_WITHOUT_ACKS {
-            ep.holes.clear();
-            ep.skip_deliveries = true;
-        }
-    }
-
-    fn insert_hole(ep: &mut Endpoint, seq: u64, upper: u64) {
-        // Keep intervals sorted and disjoint.
-        let holes = ep.holes.vec();
-        let pos = holes.partition_point(|h| h.1 < seq);
-        let mut lo = seq;
-        let mut hi = upper;
-        let mut end = pos;
-        while end < holes.len() && holes[end].0 <= hi {
-            lo = lo.min(holes[end].0);
-            hi = hi.max(holes[end].1);
-            end += 1;
-        }
-        holes.splice(pos..end, [(lo, hi)]);
-        if ep.holes.len() > MAX_HOLES {
-            ep.holes.clear();
-            ep.skip_deliveries = true;
-        }
-    }
-
-    fn absorb_holes(ep: &mut Endpoint) {
-        while let Some(&(lo, hi)) = ep.holes.first() {
-            if lo > ep.last_reassem_seq {
-                break;
-            }
-            ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-            ep.holes.vec().remove(0);
-        }
-        if ep.holes.is_empty() {
-            ep.holes.clear();
-        }
-    }
-
-    /// The peer acknowledged up to `seq` of endpoint `e`'s data
-    /// (`TCP_Reassembler::AckReceived` + `TrimToSeq` + `Undelivered`).
-    fn ack_received(&mut self, e: usize, seq: u64, report: &mut dyn FnMut(GapReport)) {
-        let is_partial = self.is_partial;
-        let ep = &mut self.ep[e];
-        let mut seq = seq;
-        if ep.fin_seen && seq >= ep.fin_seq {
-            seq = ep.fin_seq.wrapping_sub(1);
-        }
-        if seq <= ep.trim_seq {
-            return;
-        }
-        if seq > ep.last_reassem_seq {
-            // Undelivered(seq)
-            if seq <= 2 && is_partial {
-                // The faked SYN of a partial connection: not a gap.
-            } else {
-                if !ep.skip_deliveries {
-                    while let Some(&(lo, hi)) = ep.holes.first() {
-                        if lo >= seq {
-                            break;
-                        }
-                        if lo > ep.last_reassem_seq {
-                            report(GapReport {
-                                side: e,
-                                len: lo - ep.last_reassem_seq,
-                            });
-                        }
-                        ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-                        ep.holes.vec().remove(0);
-                        Self::absorb_holes(ep);
-                    }
-                    if seq > ep.last_reassem_seq {
-                        report(GapReport {
-                            side: e,
-                            len: seq - ep.last_reassem_seq,
-                        });
-                    }
-                }
-                if seq > ep.last_reassem_seq {
-                    ep.last_reassem_seq = seq;
-                }
-            }
-        }
-        if !ep.holes.is_empty() {
-            let holes = ep.holes.vec();
-            holes.retain(|h| h.1 > seq);
-            if let Some(h) = holes.first_mut() {
-                h.0 = h.0.max(seq);
-            }
-            if holes.is_empty() {
-                ep.holes.clear();
-            }
-        }
-        ep.trim_seq = ep.trim_seq.max(seq);
-    }
-
-    fn data_pending(&self, e: usize) -> bool {
-        let ep = &self.ep[e];
-        if ep.skip_deliveries {
-            return false;
-        }
-        let delivered = u64::from(ep.start_seq).wrapping_add(ep.last_reassem_seq);
-        let last = full_seq(ep.last_seq, ep.seq_wraps);
-        if last < delivered {
-            return false;
-        }
-        if delivered != last.wrapping_sub(1) && delivered != last {
-            return true;
-        }
-        ep.state != EpState::Reset && self.ep[1 - e].has_undelivered_data()
-    }
-
     fn check_eof(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>, e: usize) {
         let ep = &self.ep[e];
         if !ep.did_eof
@@ -1112,31 +791,5 @@ mod tests {
         assert!(!rstos0_history(b"SAR"));
         assert!(!rstos0_history(b"ShR"[..2].as_ref()));
         assert!(!rstos0_history(b"DR"));
-    }
-
-    #[test]
-    fn relative_seq_wraps() {
-        let mut ep = Endpoint::new();
-        ep.start_seq = u32::MAX - 10;
-        ep.last_seq = u32::MAX - 5;
-        // Past the wrap point the relative number keeps growing.
-        let (r, under) = ep.relative_seq(5, ep.last_seq, 0);
-        assert!(!under);
-        assert_eq!(r, 16);
-        // Before the start: underflow.
-        let (_, under) = ep.relative_seq(u32::MAX - 20, ep.last_seq, 0);
-        assert!(under);
-    }
-
-    #[test]
-    fn size_counts_syn_and_fin_out() {
-        let mut ep = Endpoint::new();
-        ep.start_seq = 1000;
-        ep.last_seq = 1000 + 1 + 100 + 1;
-        ep.fin_seen = true;
-        assert_eq!(ep.size(EpState::Established), 100);
-        // Sequence space beyond 4 GiB.
-        ep.seq_wraps = 1;
-        assert_eq!(ep.size(EpState::Established), (1u64 << 32) + 100);
     }
 }

@@ -18,14 +18,15 @@ use crate::conn::{
 };
 use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
-use crate::record::{
-    ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
-};
+use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
 use crate::slab::Slab;
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
+
+mod expiry;
+mod long;
 
 /// The kinds of timer a connection can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,170 +430,6 @@ impl ConnTracker {
         if self.wheel.len() > 3 * self.stats.open as usize + 65_536 {
             self.sweep_timers();
         }
-    }
-
-    fn fire_wheel(&mut self, t: f64, now: Timestamp) {
-        if let Some((deadline, item)) = self.wheel.pop_due(t) {
-            self.fire(item, deadline, now);
-        }
-    }
-
-    fn is_current(meta: &[Meta], item: &TimerItem) -> bool {
-        meta.get(item.idx as usize).is_some_and(|m| {
-            m.gen == item.gen
-                && match item.kind {
-                    TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
-                    TimerKind::LongReport => true,
-                    _ => item.epoch == m.analyzer_epoch,
-                }
-        })
-    }
-
-    fn sweep_timers(&mut self) {
-        let meta = &self.meta;
-        self.wheel.retain(|item| Self::is_current(meta, item));
-    }
-
-    fn fire(&mut self, item: TimerItem, deadline: f64, now: Timestamp) {
-        if !Self::is_current(&self.meta, &item) {
-            return;
-        }
-        if item.kind == TimerKind::LongReport {
-            if self.long_report(item.idx) {
-                self.arm_long(item);
-            }
-            return;
-        }
-        let Some(conn) = self.conns[item.idx as usize].as_mut() else {
-            return;
-        };
-        let t = now.as_zeek_secs();
-        // When the connection really ended: reports due before then are
-        // still made, in time order, even if the clock jumped past both.
-        let mut ended = deadline;
-        let remove = match item.kind {
-            TimerKind::LongReport => false,
-            TimerKind::Inactivity => {
-                let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
-                let expiry = conn.last.as_zeek_secs() + timeout;
-                if expiry <= t {
-                    ended = expiry;
-                    true
-                } else {
-                    self.wheel.push(expiry, item);
-                    false
-                }
-            }
-            TimerKind::DnsExpire => {
-                // The "- 1.0" is Zeek's own slack.
-                let timeout = self.cfg.dns_session_timeout.as_secs_f64();
-                if t - conn.last.as_zeek_secs() >= timeout - 1.0 {
-                    true
-                } else {
-                    self.wheel.push(t + timeout, item);
-                    false
-                }
-            }
-            TimerKind::Delete => true,
-            TimerKind::Attempt | TimerKind::Expire => match &mut conn.state {
-                ProtoState::Tcp(tcp) if item.kind == TimerKind::Attempt => tcp.attempt_timer(),
-                ProtoState::Tcp(tcp) => {
-                    let linger = self.cfg.tcp_connection_linger.as_secs_f64();
-                    match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
-                        Some(true) => true,
-                        Some(false) => {
-                            let at = t + self.cfg.tcp_session_timer.as_secs_f64();
-                            self.wheel.push(at, item);
-                            false
-                        }
-                        None => false,
-                    }
-                }
-                ProtoState::Plain(_) => false,
-            },
-        };
-        if remove {
-            while self.next_report_before(item.idx, ended) {
-                self.long_report(item.idx);
-            }
-            self.remove(item.idx);
-        }
-    }
-
-    /// True when the connection's next long-connection report falls
-    /// before `t` (Zeek seconds).
-    fn next_report_before(&self, idx: u32, t: f64) -> bool {
-        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
-        else {
-            return false;
-        };
-        sched
-            .threshold(conn.long_schedule, conn.long_next)
-            .is_some_and(|thr| (conn.start + thr).as_zeek_secs() < t)
-    }
-
-    /// Arms the long-report timer for the connection's next threshold.
-    fn arm_long(&mut self, item: TimerItem) {
-        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(item.idx as usize))
-        else {
-            return;
-        };
-        if let Some(t) = sched.threshold(conn.long_schedule, conn.long_next) {
-            // A clock that jumped over several thresholds reports each: the
-            // next one may already be due, and fires in this same advance.
-            self.wheel.push((conn.start + t).as_zeek_secs(), item);
-        }
-    }
-
-    /// Reports a watched connection at its next threshold, as of
-    /// `start + threshold`; false if it has none.
-    fn long_report(&mut self, idx: u32) -> bool {
-        let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
-        else {
-            return false;
-        };
-        let k = conn.long_next;
-        let Some(threshold) = sched.threshold(conn.long_schedule, k) else {
-            return false;
-        };
-        let report_ts = conn.start + threshold;
-        let idle = report_ts - conn.last;
-        let record = self.record(conn);
-        let prev = self.long_prev.get(&idx).copied().unwrap_or_default();
-        let slow = !prev.slow_raised
-            && self
-                .cfg
-                .long
-                .as_ref()
-                .and_then(|l| l.slow.as_ref())
-                .is_some_and(|c| {
-                    long_conn::is_slow(c, threshold, record.orig_bytes, record.resp_bytes)
-                });
-        let report = InterimReport {
-            report_ts,
-            threshold,
-            idle,
-            orig_bytes_delta: record.orig_bytes.saturating_sub(prev.orig_bytes),
-            resp_bytes_delta: record.resp_bytes.saturating_sub(prev.resp_bytes),
-            orig_pkts_delta: record.orig_pkts.saturating_sub(prev.orig_pkts),
-            resp_pkts_delta: record.resp_pkts.saturating_sub(prev.resp_pkts),
-            slow,
-        };
-        self.long_prev.insert(
-            idx,
-            LastReport {
-                orig_bytes: record.orig_bytes,
-                resp_bytes: record.resp_bytes,
-                orig_pkts: record.orig_pkts,
-                resp_pkts: record.resp_pkts,
-                slow_raised: prev.slow_raised || slow,
-            },
-        );
-        self.events.push(ConnEvent::Interim { record, report });
-        if let Some(Some(conn)) = self.conns.get_mut(idx as usize) {
-            conn.long_next = k + 1;
-        }
-        true
     }
 
     /// Removes every connection (end of input), emitting their records.
@@ -1105,20 +942,5 @@ fn plain() -> PlainState {
     PlainState {
         len: [-1, -1],
         chk_cnt: [0, 0],
-    }
-}
-
-#[cfg(test)]
-mod size_tests {
-    #[test]
-    fn print_sizes() {
-        eprintln!(
-            "Conn {} TcpConn {} Endpoint {} Slot {} ConnRecord {}",
-            core::mem::size_of::<crate::conn::Conn>(),
-            core::mem::size_of::<crate::tcp::TcpConn>(),
-            core::mem::size_of::<crate::tcp::Endpoint>(),
-            core::mem::size_of::<Option<crate::conn::Conn>>(),
-            core::mem::size_of::<crate::record::ConnRecord>()
-        );
     }
 }

@@ -1,0 +1,176 @@
+//! The reassembler model: which sequence ranges of an endpoint arrived,
+//! were delivered in order, and were acknowledged. conn.log needs only the
+//! gaps Zeek's `TCP_Reassembler` reports (`G`/`g`, `missed_bytes`) and
+//! whether data is still pending when a side closes, so intervals stand in
+//! for payload, with Zeek's give-up limits.
+
+use super::endpoint::{full_seq, Endpoint};
+use super::{EpState, TcpConn};
+
+/// `tcp_max_initial_window`.
+const MAX_INITIAL_WINDOW: u64 = 16_384;
+/// `tcp_max_above_hole_without_any_acks`.
+const MAX_ABOVE_HOLE_WITHOUT_ACKS: u64 = 16_384;
+/// `tcp_excessive_data_without_further_acks`.
+/// `tcp_excessive_data_without_further_acks`.
+const EXCESSIVE_DATA_WITHOUT_ACKS: u64 = 10 * 1024 * 1024;
+/// Out-of-order intervals kept per endpoint before giving up on reassembly.
+const MAX_HOLES: usize = 64;
+
+/// A gap the reassembler reported.
+pub(super) struct GapReport {
+    pub(super) side: usize,
+    pub(super) len: u64,
+}
+
+impl TcpConn {
+    pub(super) fn data_sent(&mut self, e: usize, seq: u64, len: u64) {
+        let peer_state = self.ep[1 - e].state;
+        let ep = &mut self.ep[e];
+        if ep.skip_deliveries {
+            return;
+        }
+        let ack = ep.to_relative(ep.ack_seq, ep.ack_wraps);
+        let (mut seq, upper) = (seq, seq.wrapping_add(len));
+        if seq < ack {
+            if upper <= ack {
+                return;
+            }
+            seq = ack;
+        }
+        // NewBlock
+        if upper <= ep.trim_seq {
+            return;
+        }
+        if seq < ep.trim_seq {
+            seq = ep.trim_seq;
+        }
+        if seq <= ep.last_reassem_seq {
+            if upper > ep.last_reassem_seq {
+                ep.last_reassem_seq = upper;
+                Self::absorb_holes(ep);
+                // BlockInserted: drop delivered data nobody acks.
+                if ep.no_data_acked() && ep.size(peer_state) > MAX_INITIAL_WINDOW {
+                    ep.trim_seq = ep.trim_seq.max(ep.last_reassem_seq);
+                }
+            }
+        } else {
+            Self::insert_hole(ep, seq, upper);
+        }
+        if ep.no_data_acked() && ep.undelivered_bytes() > MAX_ABOVE_HOLE_WITHOUT_ACKS {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+        let buffered = ep.last_reassem_seq.saturating_sub(ep.trim_seq)
+            + ep.holes.as_slice().iter().map(|h| h.1 - h.0).sum::<u64>();
+        if buffered > EXCESSIVE_DATA_WITHOUT_ACKS {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+    }
+
+    fn insert_hole(ep: &mut Endpoint, seq: u64, upper: u64) {
+        // Keep intervals sorted and disjoint.
+        let holes = ep.holes.vec();
+        let pos = holes.partition_point(|h| h.1 < seq);
+        let mut lo = seq;
+        let mut hi = upper;
+        let mut end = pos;
+        while end < holes.len() && holes[end].0 <= hi {
+            lo = lo.min(holes[end].0);
+            hi = hi.max(holes[end].1);
+            end += 1;
+        }
+        holes.splice(pos..end, [(lo, hi)]);
+        if ep.holes.len() > MAX_HOLES {
+            ep.holes.clear();
+            ep.skip_deliveries = true;
+        }
+    }
+
+    fn absorb_holes(ep: &mut Endpoint) {
+        while let Some(&(lo, hi)) = ep.holes.first() {
+            if lo > ep.last_reassem_seq {
+                break;
+            }
+            ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
+            ep.holes.vec().remove(0);
+        }
+        if ep.holes.is_empty() {
+            ep.holes.clear();
+        }
+    }
+
+    /// The peer acknowledged up to `seq` of endpoint `e`'s data
+    /// (`TCP_Reassembler::AckReceived` + `TrimToSeq` + `Undelivered`).
+    pub(super) fn ack_received(&mut self, e: usize, seq: u64, report: &mut dyn FnMut(GapReport)) {
+        let is_partial = self.is_partial;
+        let ep = &mut self.ep[e];
+        let mut seq = seq;
+        if ep.fin_seen && seq >= ep.fin_seq {
+            seq = ep.fin_seq.wrapping_sub(1);
+        }
+        if seq <= ep.trim_seq {
+            return;
+        }
+        if seq > ep.last_reassem_seq {
+            // Undelivered(seq)
+            if seq <= 2 && is_partial {
+                // The faked SYN of a partial connection: not a gap.
+            } else {
+                if !ep.skip_deliveries {
+                    while let Some(&(lo, hi)) = ep.holes.first() {
+                        if lo >= seq {
+                            break;
+                        }
+                        if lo > ep.last_reassem_seq {
+                            report(GapReport {
+                                side: e,
+                                len: lo - ep.last_reassem_seq,
+                            });
+                        }
+                        ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
+                        ep.holes.vec().remove(0);
+                        Self::absorb_holes(ep);
+                    }
+                    if seq > ep.last_reassem_seq {
+                        report(GapReport {
+                            side: e,
+                            len: seq - ep.last_reassem_seq,
+                        });
+                    }
+                }
+                if seq > ep.last_reassem_seq {
+                    ep.last_reassem_seq = seq;
+                }
+            }
+        }
+        if !ep.holes.is_empty() {
+            let holes = ep.holes.vec();
+            holes.retain(|h| h.1 > seq);
+            if let Some(h) = holes.first_mut() {
+                h.0 = h.0.max(seq);
+            }
+            if holes.is_empty() {
+                ep.holes.clear();
+            }
+        }
+        ep.trim_seq = ep.trim_seq.max(seq);
+    }
+
+    pub(super) fn data_pending(&self, e: usize) -> bool {
+        let ep = &self.ep[e];
+        if ep.skip_deliveries {
+            return false;
+        }
+        let delivered = u64::from(ep.start_seq).wrapping_add(ep.last_reassem_seq);
+        let last = full_seq(ep.last_seq, ep.seq_wraps);
+        if last < delivered {
+            return false;
+        }
+        if delivered != last.wrapping_sub(1) && delivered != last {
+            return true;
+        }
+        ep.state != EpState::Reset && self.ep[1 - e].has_undelivered_data()
+    }
+}

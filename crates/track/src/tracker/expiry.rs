@@ -1,0 +1,98 @@
+//! What happens when a connection's timer fires: Zeek's inactivity,
+//! attempt, expire, close-delay and DNS-session timers, the sweep of
+//! cancelled timers, and the removal that writes the conn.log record.
+
+use connwatch_wire::Timestamp;
+
+use super::{ConnTracker, Meta, TimerItem, TimerKind};
+use crate::conn::ProtoState;
+
+impl ConnTracker {
+    pub(super) fn fire_wheel(&mut self, t: f64, now: Timestamp) {
+        if let Some((deadline, item)) = self.wheel.pop_due(t) {
+            self.fire(item, deadline, now);
+        }
+    }
+
+    pub(super) fn is_current(meta: &[Meta], item: &TimerItem) -> bool {
+        meta.get(item.idx as usize).is_some_and(|m| {
+            m.gen == item.gen
+                && match item.kind {
+                    TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
+                    TimerKind::LongReport => true,
+                    _ => item.epoch == m.analyzer_epoch,
+                }
+        })
+    }
+
+    pub(super) fn sweep_timers(&mut self) {
+        let meta = &self.meta;
+        self.wheel.retain(|item| Self::is_current(meta, item));
+    }
+
+    pub(super) fn fire(&mut self, item: TimerItem, deadline: f64, now: Timestamp) {
+        if !Self::is_current(&self.meta, &item) {
+            return;
+        }
+        if item.kind == TimerKind::LongReport {
+            if self.long_report(item.idx) {
+                self.arm_long(item);
+            }
+            return;
+        }
+        let Some(conn) = self.conns[item.idx as usize].as_mut() else {
+            return;
+        };
+        let t = now.as_zeek_secs();
+        // When the connection really ended: reports due before then are
+        // still made, in time order, even if the clock jumped past both.
+        let mut ended = deadline;
+        let remove = match item.kind {
+            TimerKind::LongReport => false,
+            TimerKind::Inactivity => {
+                let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
+                let expiry = conn.last.as_zeek_secs() + timeout;
+                if expiry <= t {
+                    ended = expiry;
+                    true
+                } else {
+                    self.wheel.push(expiry, item);
+                    false
+                }
+            }
+            TimerKind::DnsExpire => {
+                // The "- 1.0" is Zeek's own slack.
+                let timeout = self.cfg.dns_session_timeout.as_secs_f64();
+                if t - conn.last.as_zeek_secs() >= timeout - 1.0 {
+                    true
+                } else {
+                    self.wheel.push(t + timeout, item);
+                    false
+                }
+            }
+            TimerKind::Delete => true,
+            TimerKind::Attempt | TimerKind::Expire => match &mut conn.state {
+                ProtoState::Tcp(tcp) if item.kind == TimerKind::Attempt => tcp.attempt_timer(),
+                ProtoState::Tcp(tcp) => {
+                    let linger = self.cfg.tcp_connection_linger.as_secs_f64();
+                    match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
+                        Some(true) => true,
+                        Some(false) => {
+                            let at = t + self.cfg.tcp_session_timer.as_secs_f64();
+                            self.wheel.push(at, item);
+                            false
+                        }
+                        None => false,
+                    }
+                }
+                ProtoState::Plain(_) => false,
+            },
+        };
+        if remove {
+            while self.next_report_before(item.idx, ended) {
+                self.long_report(item.idx);
+            }
+            self.remove(item.idx);
+        }
+    }
+}
