@@ -257,25 +257,38 @@ pub fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
     }
 }
 
+/// Decimal text of every byte value: digits (left-aligned) and length.
+const OCTET_TEXT: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 100 {
+            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10], 3)
+        } else if b >= 10 {
+            ([b'0' + b / 10, b'0' + b % 10, 0], 2)
+        } else {
+            ([b'0' + b, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
 fn push_ipv4(out: &mut Vec<u8>, a: Ipv4Addr) {
-    // Assemble on the stack and append once: one copy instead of seven.
-    let mut text = [0u8; 15];
+    // Assemble on the stack from a table and append once.
+    let mut text = [0u8; 16];
     let mut n = 0;
     for (i, b) in a.octets().into_iter().enumerate() {
-        if i > 0 {
+        let (digits, len) = OCTET_TEXT[usize::from(b)];
+        // Copying all three bytes is cheaper than branching on the length;
+        // the next octet overwrites the unused ones.
+        text[n..n + 3].copy_from_slice(&digits);
+        n += usize::from(len);
+        if i < 3 {
             text[n] = b'.';
             n += 1;
         }
-        if b >= 100 {
-            text[n] = b'0' + b / 100;
-            n += 1;
-        }
-        if b >= 10 {
-            text[n] = b'0' + b / 10 % 10;
-            n += 1;
-        }
-        text[n] = b'0' + b % 10;
-        n += 1;
     }
     out.extend_from_slice(&text[..n]);
 }
@@ -523,6 +536,19 @@ mod tests {
         // IPv4-mapped addresses are IPv4 for Zeek.
         assert_eq!(addr("::ffff:10.1.2.3"), "10.1.2.3");
         assert_eq!(addr("2002:c000:22a::1"), "2002:c000:22a::1");
+    }
+
+    #[test]
+    fn ipv4_matches_std_display() {
+        for x in (0u32..=u32::MAX)
+            .step_by(65_537)
+            .chain([0, u32::MAX, 0x0a00_0001])
+        {
+            let a = Ipv4Addr::from(x);
+            let mut v = Vec::new();
+            push_addr(&mut v, IpAddr::V4(a));
+            assert_eq!(String::from_utf8(v).unwrap(), a.to_string());
+        }
     }
 
     #[test]
