@@ -354,18 +354,6 @@ impl ConnTracker {
             + tcp * core::mem::size_of::<TcpConn>()
     }
 
-    /// Memory by component, for diagnostics: (table, slab, meta, wheel,
-    /// first-report queue).
-    pub fn memory_parts(&self) -> [usize; 5] {
-        [
-            self.table.memory(),
-            self.conns.memory(),
-            self.meta.capacity() * core::mem::size_of::<Meta>(),
-            self.wheel.memory(),
-            self.long_first.capacity() * 16,
-        ]
-    }
-
     /// Entries in the flow table (live connections).
     pub fn table_len(&self) -> usize {
         self.table.len()
