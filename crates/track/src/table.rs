@@ -43,6 +43,7 @@ impl FlowTable {
     }
 
     /// Entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }

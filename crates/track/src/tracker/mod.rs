@@ -354,11 +354,6 @@ impl ConnTracker {
             + tcp * core::mem::size_of::<TcpConn>()
     }
 
-    /// Entries in the flow table (live connections).
-    pub fn table_len(&self) -> usize {
-        self.table.len()
-    }
-
     /// A new uid from the tracker's generator (also used for IP tunnels).
     pub fn next_uid(&mut self) -> Uid {
         self.uids.next_uid()
@@ -496,12 +491,6 @@ impl ConnTracker {
             vlan: conn.vlan,
             inner_vlan: conn.inner_vlan,
         }
-    }
-
-    /// The record of a live connection (for interim reports).
-    pub fn snapshot(&self, index: u32) -> Option<ConnRecord> {
-        let conn = self.conns.get(index as usize)?.as_ref()?;
-        Some(self.record(conn))
     }
 
     /// Records of every live connection, as they stand (slot order).
