@@ -14,8 +14,28 @@ use clap::Parser;
 #[command(name = "connwatch", version)]
 pub struct Cli {
     /// Read packets from a pcap or pcapng FILE (`-` for standard input).
-    #[arg(short = 'r', long = "read", value_name = "FILE")]
-    pub read: PathBuf,
+    #[arg(
+        short = 'r',
+        long = "read",
+        value_name = "FILE",
+        conflicts_with = "interface"
+    )]
+    pub read: Option<PathBuf>,
+
+    /// Capture live on interface IFACE (Linux; repeatable). Replaces
+    /// `capture.interfaces`. Runs until SIGINT or SIGTERM.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Vec<String>,
+
+    /// Worker threads for live capture (0: one per core); same as
+    /// `--set capture.workers=N`.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<u32>,
+
+    /// After opening the interfaces, run as USER (same as
+    /// `--set run.user=USER`).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
 
     /// Ignore bad IP/TCP/UDP checksums (like `zeek -C`); same as
     /// `--set capture.ignore_checksums=true`.
@@ -67,7 +87,7 @@ fn parse_set(s: &str) -> Result<SetOverride, String> {
 impl Cli {
     /// True when the input is standard input (`-r -`).
     pub fn reads_stdin(&self) -> bool {
-        self.read.as_os_str() == "-"
+        self.read.as_ref().is_some_and(|r| r.as_os_str() == "-")
     }
 }
 
@@ -97,7 +117,7 @@ mod tests {
             "site.local_nets=[\"10.0.0.0/8\"]",
         ])
         .unwrap();
-        assert_eq!(cli.read, PathBuf::from("t.pcap"));
+        assert_eq!(cli.read, Some(PathBuf::from("t.pcap")));
         assert!(cli.ignore_checksums && cli.json && !cli.reads_stdin());
         assert_eq!(cli.logdir, Some(PathBuf::from("out")));
         assert_eq!(cli.config, Some(PathBuf::from("s.toml")));
@@ -124,11 +144,22 @@ mod tests {
     }
 
     #[test]
-    fn errors_are_clap_errors() {
+    fn live_flags() {
+        let cli = parse(&["-i", "eth0", "-i", "eth1", "--workers", "2", "-u", "nobody"]).unwrap();
+        assert_eq!(cli.interface, vec!["eth0", "eth1"]);
         assert_eq!(
-            parse(&[]).unwrap_err().kind(),
-            ErrorKind::MissingRequiredArgument
+            (cli.workers, cli.user.as_deref()),
+            (Some(2), Some("nobody"))
         );
+        assert_eq!(cli.read, None);
+        assert_eq!(
+            parse(&["-r", "x", "-i", "eth0"]).unwrap_err().kind(),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn errors_are_clap_errors() {
         assert_eq!(
             parse(&["-r", "x", "--bogus"]).unwrap_err().kind(),
             ErrorKind::UnknownArgument

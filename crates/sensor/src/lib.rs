@@ -3,11 +3,14 @@
 //!
 //! - [`sources`]: capture files (pcap, pcapng) lending out frames;
 //! - [`pipeline`]: source → packet analyzer → tracker → sinks;
+//! - `live` (Linux): the live sensor, AF_PACKET workers and one writer;
 //! - [`sinks`]: Zeek-format logs (TSV and JSON);
 //! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags.
 
 pub mod cli;
 pub mod config;
+#[cfg(target_os = "linux")]
+pub mod live;
 pub mod pipeline;
 pub mod sinks;
 pub mod sources;

@@ -1,4 +1,5 @@
-//! `connwatch`: reads a capture and writes Zeek's conn.log.
+//! `connwatch`: reads a capture or a live interface and writes Zeek's
+//! conn.log.
 //!
 //! This file only parses the command line, loads the configuration, runs
 //! the pipeline and maps failures to a one-line error and exit code.
@@ -34,6 +35,15 @@ fn main() -> ExitCode {
                 eprintln!(
                     "connwatch: {} conn_long rows, {} notices",
                     s.long_rows, s.notices
+                );
+            }
+            if let Some((seen, dropped)) = s.kernel {
+                eprintln!("connwatch: kernel: {seen} packets received, {dropped} dropped");
+            }
+            if s.evicted > 0 || s.untracked > 0 {
+                eprintln!(
+                    "connwatch: table full (track.max_connections): {} connections evicted, {} not tracked",
+                    s.evicted, s.untracked
                 );
             }
             for (name, n) in &s.weird_names {

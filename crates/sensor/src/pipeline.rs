@@ -39,6 +39,12 @@ pub struct Summary {
     pub weird_names: Vec<(&'static str, u64)>,
     /// The input broke off (truncated file): the reason.
     pub input_error: Option<String>,
+    /// Connections evicted by `track.max_connections`.
+    pub evicted: u64,
+    /// Connections not tracked because the table was full.
+    pub untracked: u64,
+    /// Live capture: packets the kernel saw and dropped (ring full).
+    pub kernel: Option<(u64, u64)>,
 }
 
 /// Builds the tracker's configuration from the sensor's.
@@ -62,6 +68,8 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         tcp_session_timer: t.tcp_session_timer,
         tcp_syn_timeout: t.tcp_syn_timeout,
         frag_timeout: t.frag_timeout,
+        max_connections: t.max_connections,
+        capture_ignore: LocalNets::new(cfg.capture_ignore.clone()),
         ignore_checksums: cfg.ignore_checksums,
         tcp_server_ports: cfg.likely_server_ports.tcp.clone(),
         udp_server_ports: cfg.likely_server_ports.udp.clone(),
@@ -109,14 +117,14 @@ fn long_config(l: &LongSettings) -> Option<LongConfig> {
 }
 
 /// Every output of a run.
-struct Sinks {
+pub(crate) struct Sinks {
     conn: ConnLogSink,
     conn_long: Option<ConnLongLogSink>,
     notice: Option<NoticeLogSink>,
 }
 
 impl Sinks {
-    fn new(cfg: &SensorConfig) -> Self {
+    pub(crate) fn new(cfg: &SensorConfig) -> Self {
         let dir = &cfg.log_dir;
         let l = &cfg.long;
         Sinks {
@@ -129,7 +137,51 @@ impl Sinks {
         }
     }
 
-    fn finish(&mut self) -> Result<()> {
+    /// Writes one event to the logs it belongs in, counting it.
+    pub(crate) fn write_event(&mut self, ev: &ConnEvent, summary: &mut Summary) -> Result<()> {
+        match ev {
+            ConnEvent::Finished(rec) => {
+                self.conn.write_conn(rec)?;
+                summary.connections += 1;
+            }
+            ConnEvent::Interim { record, report } => {
+                if let Some(long) = self.conn_long.as_mut() {
+                    long.write_interim(record, report)?;
+                    summary.long_rows += 1;
+                }
+                if let Some(notice) = self.notice.as_mut() {
+                    summary.notices += notice.write_interim(record, report)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn writers(&mut self) -> impl Iterator<Item = &mut crate::sinks::ZeekLogWriter> {
+        std::iter::once(self.conn.log())
+            .chain(self.conn_long.as_mut().map(|s| s.log()))
+            .chain(self.notice.as_mut().map(|s| s.log()))
+    }
+
+    /// Writes buffered rows to the files.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        for w in self.writers() {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Rotates every open log (see `ZeekLogWriter::rotate`); returns the
+    /// rotated files' names.
+    pub(crate) fn rotate(&mut self) -> Result<Vec<std::path::PathBuf>> {
+        let mut done = Vec::new();
+        for w in self.writers() {
+            done.extend(w.rotate()?);
+        }
+        Ok(done)
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<()> {
         // Try every file, report the first failure.
         let conn = self.conn.finish();
         let long = self.conn_long.as_mut().map_or(Ok(()), |s| s.finish());
@@ -152,12 +204,23 @@ fn random_seed() -> u64 {
     h.finish()
 }
 
-/// Reads the configured input to its end and writes the logs.
+/// Reads the configured input to its end (a file) or until SIGINT/SIGTERM
+/// (live interfaces) and writes the logs.
 pub fn run(cfg: &SensorConfig) -> Result<Summary> {
+    match &cfg.input {
+        #[cfg(target_os = "linux")]
+        Input::Live(ifaces) => crate::live::run(cfg, ifaces),
+        #[cfg(not(target_os = "linux"))]
+        Input::Live(_) => anyhow::bail!("live capture (-i) needs Linux (AF_PACKET)"),
+        _ => run_file(cfg),
+    }
+}
+
+fn run_file(cfg: &SensorConfig) -> Result<Summary> {
     let started = Instant::now();
     let mut source = match &cfg.input {
         Input::File(p) => CaptureFile::open(p),
-        Input::Stdin => CaptureFile::from_reader(Box::new(std::io::stdin()), "-"),
+        Input::Stdin | Input::Live(_) => CaptureFile::from_reader(Box::new(std::io::stdin()), "-"),
     }
     .map_err(|e| anyhow::anyhow!("{}: {e}", input_name(cfg)))?;
 
@@ -204,28 +267,17 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
     sinks.finish()?;
     summary.weirds = analyzer.anomaly_total();
     summary.weird_names = analyzer.anomalies().collect();
-    summary.peak_open = analyzer.tracker_ref().stats().peak_open;
+    let st = analyzer.tracker_ref().stats();
+    summary.peak_open = st.peak_open;
+    summary.evicted = st.evicted;
+    summary.untracked = st.untracked;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
 fn drain(analyzer: &mut PacketAnalyzer, sinks: &mut Sinks, summary: &mut Summary) -> Result<()> {
     for ev in analyzer.tracker().drain_events() {
-        match ev {
-            ConnEvent::Finished(rec) => {
-                sinks.conn.write_conn(&rec)?;
-                summary.connections += 1;
-            }
-            ConnEvent::Interim { record, report } => {
-                if let Some(long) = sinks.conn_long.as_mut() {
-                    long.write_interim(&record, &report)?;
-                    summary.long_rows += 1;
-                }
-                if let Some(notice) = sinks.notice.as_mut() {
-                    summary.notices += notice.write_interim(&record, &report)?;
-                }
-            }
-        }
+        sinks.write_event(&ev, summary)?;
     }
     Ok(())
 }
@@ -234,6 +286,7 @@ fn input_name(cfg: &SensorConfig) -> String {
     match &cfg.input {
         Input::File(p) => p.display().to_string(),
         Input::Stdin => "-".to_string(),
+        Input::Live(ifaces) => ifaces.join(","),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct AnalyzerStats {
     pub non_ip: u64,
     /// Packets (incl. tunnelled ones) that reached the tracker.
     pub tracked_packets: u64,
+    /// Frames dropped by the capture filter (`capture_ignore`).
+    pub filtered: u64,
+    /// Captured bytes handed in.
+    pub bytes: u64,
 }
 
 /// Most IP tunnels remembered at once.
@@ -122,9 +126,49 @@ impl PacketAnalyzer {
         self.tracker.finish();
     }
 
+    /// Processes one captured frame whose checksums are known not to be
+    /// filled in yet: a live capture of a packet this host sends with
+    /// checksum offload (AF_PACKET's `TP_STATUS_CSUMNOTREADY`). Its
+    /// checksums are not checked; every other frame's are, as configured.
+    pub fn handle_frame_checksum_not_ready(&mut self, frame: &Frame<'_>) {
+        let saved = self.opts.ignore_checksums;
+        self.opts.ignore_checksums = true;
+        self.handle_frame(frame);
+        self.opts.ignore_checksums = saved;
+    }
+
+    /// Whether the capture filter drops this IP packet (outer addresses).
+    fn filtered(&self, data: &[u8]) -> bool {
+        let nets = &self.tracker.config().capture_ignore;
+        if nets.is_empty() {
+            return false;
+        }
+        let addrs = match data.first().map(|b| b >> 4) {
+            Some(4) if data.len() >= 20 => {
+                let a = |o: usize| {
+                    core::net::IpAddr::from(
+                        <[u8; 4]>::try_from(&data[o..o + 4]).unwrap_or_default(),
+                    )
+                };
+                Some((a(12), a(16)))
+            }
+            Some(6) if data.len() >= 40 => {
+                let a = |o: usize| {
+                    core::net::IpAddr::from(
+                        <[u8; 16]>::try_from(&data[o..o + 16]).unwrap_or_default(),
+                    )
+                };
+                Some((a(8), a(24)))
+            }
+            _ => None,
+        };
+        addrs.is_some_and(|(s, d)| nets.contains(s) || nets.contains(d))
+    }
+
     /// Processes one captured frame.
     pub fn handle_frame(&mut self, frame: &Frame<'_>) {
         self.stats.frames += 1;
+        self.stats.bytes += frame.data.len() as u64;
         self.tracker.advance(frame.ts);
         let l2 = match link::decode(frame.link, frame.data) {
             Ok(l) => l,
@@ -137,6 +181,10 @@ impl PacketAnalyzer {
         let Some(data) = frame.data.get(l2.offset..) else {
             return self.weird(Anomaly::TruncatedHeader);
         };
+        if self.filtered(data) {
+            self.stats.filtered += 1;
+            return;
+        }
         // A tunnelled packet's wire length is its captured length plus what
         // the capture cut off the frame (Zeek's build_inner_packet), so a
         // snaplen cut alone never drops an inner packet.

@@ -220,8 +220,12 @@ pub struct TrackerConfig {
     pub max_tunnel_changes: u8,
     /// Long-connection reporting; `None` turns it off.
     pub long: Option<LongConfig>,
-    /// Upper bound on tracked connections (0 = unbounded).
+    /// Upper bound on tracked connections (0 = unbounded); see
+    /// `tracker/evict.rs` for what happens when it is reached.
     pub max_connections: usize,
+    /// Packets whose outer source or destination lies in one of these
+    /// networks are dropped before tracking (a capture filter).
+    pub capture_ignore: LocalNets,
     /// Upper bound on IP fragments held for reassembly, in bytes.
     pub max_fragment_bytes: usize,
 }
@@ -269,6 +273,7 @@ impl Default for TrackerConfig {
             max_tunnel_changes: 5,
             long: Some(LongConfig::default()),
             max_connections: 0,
+            capture_ignore: LocalNets::empty(),
             max_fragment_bytes: 64 << 20,
         }
     }

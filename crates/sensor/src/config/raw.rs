@@ -46,6 +46,10 @@ pub struct RawConfig {
     /// Long connections: `conn_long.log` and its notices
     /// (shared/spec/long-connections.md).
     pub long: LongSection,
+    /// The running process (live capture).
+    pub run: RunSection,
+    /// The Prometheus endpoint (live capture).
+    pub metrics: MetricsSection,
 }
 
 /// `[log]`
@@ -58,6 +62,16 @@ pub struct LogSection {
     /// Write JSON lines instead of Zeek's TSV (`LogAscii::use_json`).
     /// Default `false`. The `--json` flag sets it.
     pub json: bool,
+    /// Live capture: rotate the logs at every multiple of this interval
+    /// (counted from the Unix epoch, like Zeek's default
+    /// `Log::default_rotation_interval` with base time 0:00 UTC): the
+    /// current `conn.log` is closed and renamed `conn.YYYY-MM-DD-HH-MM-SS.log`
+    /// after the time it was opened (local time), and a new one starts.
+    /// SIGHUP rotates at once. `"0s"` (the default) rotates only on SIGHUP.
+    pub rotate_interval: String,
+    /// Live capture: write a line to `stats.log` this often (Zeek's
+    /// `Stats::report_interval`). Default `"5min"`; `"0s"` turns it off.
+    pub stats_interval: String,
 }
 
 impl Default for LogSection {
@@ -65,18 +79,69 @@ impl Default for LogSection {
         LogSection {
             dir: ".".to_string(),
             json: false,
+            rotate_interval: "0s".to_string(),
+            stats_interval: "5min".to_string(),
         }
     }
 }
 
-/// `[capture]`
+/// `[run]`
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunSection {
+    /// After opening the capture sockets (which needs root or
+    /// CAP_NET_RAW), switch to this user and its primary group, and give up
+    /// every other privilege. The log directory is handed to the user
+    /// first. Unset (the default): keep running as started.
+    pub user: Option<String>,
+}
+
+/// `[metrics]`
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSection {
+    /// Serve Prometheus metrics (`GET /metrics`) on this loopback address
+    /// and port, e.g. `"127.0.0.1:9911"` or `"[::1]:9911"`. Unset (the
+    /// default): no endpoint. Only loopback addresses are accepted.
+    pub listen: Option<String>,
+}
+
+/// `[capture]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CaptureSection {
     /// Accept packets with bad IP/TCP/UDP/ICMP checksums instead of
     /// ignoring them (`ignore_checksums`, `zeek -C`). Default `false`. The
-    /// `-C` flag sets it.
+    /// `-C` flag sets it. On a live interface, packets this host sends
+    /// before the network card fills in their checksums (checksum offload)
+    /// are never checked, whatever this says.
     pub ignore_checksums: bool,
+    /// Interfaces to capture on (Linux, AF_PACKET). Default `[]`. The `-i`
+    /// flags replace the list.
+    pub interfaces: Vec<String>,
+    /// Worker threads for live capture; each owns its share of the
+    /// connections (the kernel spreads flows over them by a symmetric
+    /// hash). `0` (the default) means one per available core. The
+    /// `--workers` flag overrides it. Reading a file always uses one.
+    pub workers: u32,
+    /// Size of each receive ring (per worker and interface), in MiB.
+    /// Default `64`.
+    pub ring_mb: u32,
+    /// Hosts or networks whose packets are dropped before tracking (either
+    /// outer address), e.g. `["10.8.0.0/16", "192.0.2.7"]`. Default `[]`.
+    pub ignore: Vec<String>,
+}
+
+impl Default for CaptureSection {
+    fn default() -> Self {
+        CaptureSection {
+            ignore_checksums: false,
+            interfaces: Vec::new(),
+            workers: 0,
+            ring_mb: 64,
+            ignore: Vec::new(),
+        }
+    }
 }
 
 /// `[site]`
@@ -172,6 +237,15 @@ pub struct TrackSection {
     /// Encapsulation changes recorded per connection at most
     /// (`Tunnel::max_changes_per_connection`). Default `5`.
     pub max_tunnel_changes: u32,
+    /// Most connections tracked at once (per process; each live worker
+    /// gets its share). When a new connection would exceed it, one is
+    /// evicted: among 16 sampled, never one already reported to
+    /// `conn_long.log`, preferring ones the responder never answered, the
+    /// one idle longest; it is written to conn.log as it stands and counted
+    /// (`evicted`). If none may go, the new one is not tracked (counted as
+    /// `untracked`). `0` means no limit. Default: no limit when reading a
+    /// file (as Zeek), 1,000,000 on live interfaces.
+    pub max_connections: Option<u64>,
 }
 
 impl Default for TrackSection {
@@ -191,6 +265,7 @@ impl Default for TrackSection {
             uid_seed: None,
             max_tunnel_depth: 4,
             max_tunnel_changes: 5,
+            max_connections: None,
         }
     }
 }

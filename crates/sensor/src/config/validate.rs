@@ -51,6 +51,8 @@ pub enum Input {
     File(PathBuf),
     /// Standard input (`-r -`).
     Stdin,
+    /// Live capture on these interfaces (Linux).
+    Live(Vec<String>),
 }
 
 /// The validated configuration.
@@ -75,6 +77,27 @@ pub struct SensorConfig {
     pub track: TrackSettings,
     /// Long connections (`conn_long.log`, notices).
     pub long: LongSettings,
+    /// Hosts and networks dropped before tracking (`capture.ignore`).
+    pub capture_ignore: Vec<Cidr>,
+    /// Live capture settings (used with [`Input::Live`]).
+    pub live: LiveSettings,
+}
+
+/// Settings of a live sensor, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSettings {
+    /// Worker threads (at least 1).
+    pub workers: usize,
+    /// Bytes of each receive ring.
+    pub ring_bytes: usize,
+    /// Rotation interval (`None`: only on SIGHUP).
+    pub rotate_interval: Option<Duration>,
+    /// stats.log interval (`None`: off).
+    pub stats_interval: Option<Duration>,
+    /// User to switch to after opening the sockets.
+    pub user: Option<String>,
+    /// Where to serve `/metrics` (a loopback address).
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `[long]`, checked. Field meanings are documented on
@@ -160,7 +183,12 @@ pub struct TrackSettings {
     pub uid_seed: Option<u64>,
     pub max_tunnel_depth: u32,
     pub max_tunnel_changes: u32,
+    /// 0 = unlimited (resolved: the live default is applied).
+    pub max_connections: usize,
 }
+
+/// `track.max_connections` on a live interface when unset.
+pub const LIVE_MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Loads and checks the configuration named by `cli`.
 pub fn load(cli: &Cli) -> Result<SensorConfig, ConfigError> {
@@ -352,6 +380,7 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         uid_seed: t.uid_seed,
         max_tunnel_depth: t.max_tunnel_depth,
         max_tunnel_changes: t.max_tunnel_changes,
+        max_connections: 0,
     };
 
     let long = validate_long(&raw.long, &mut errors);
@@ -360,17 +389,42 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         errors.push("log.dir: must not be empty (use \".\" for the current directory)".into());
     }
 
+    let interfaces = if cli.interface.is_empty() {
+        raw.capture.interfaces.clone()
+    } else {
+        cli.interface.clone()
+    };
+    let input = match (&cli.read, interfaces.is_empty()) {
+        (Some(_), _) if cli.reads_stdin() => Some(Input::Stdin),
+        (Some(path), true) => Some(Input::File(path.clone())),
+        (Some(_), false) => {
+            errors.push(
+                "capture.interfaces: cannot read a file (-r) and capture live at once".into(),
+            );
+            None
+        }
+        (None, false) => Some(Input::Live(interfaces)),
+        (None, true) => {
+            errors.push("no input: give -r FILE, or -i IFACE (or capture.interfaces)".into());
+            None
+        }
+    };
+    let live_input = matches!(input, Some(Input::Live(_)));
+    let (live, capture_ignore) = validate_live(cli, &raw, &mut errors);
+    let mut track = track;
+    track.max_connections = match raw.track.max_connections {
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+        None if live_input => LIVE_MAX_CONNECTIONS,
+        None => 0,
+    };
+
     if !errors.is_empty() {
         return Err(ConfigError::Invalid(errors));
     }
 
     let json = cli.json || raw.log.json;
     Ok(SensorConfig {
-        input: if cli.reads_stdin() {
-            Input::Stdin
-        } else {
-            Input::File(cli.read.clone())
-        },
+        input: input.unwrap_or(Input::Stdin),
         log_dir: cli
             .logdir
             .clone()
@@ -397,7 +451,93 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         },
         track,
         long,
+        capture_ignore,
+        live,
     })
+}
+
+/// `[capture]` (live parts), `[log]` intervals, `[run]` and `[metrics]`.
+fn validate_live(
+    cli: &Cli,
+    raw: &RawConfig,
+    errors: &mut Vec<String>,
+) -> (LiveSettings, Vec<Cidr>) {
+    let mut ignore = Vec::new();
+    for (i, net) in raw.capture.ignore.iter().enumerate() {
+        match Cidr::parse_net_or_host(net) {
+            Ok(c) => ignore.push(c),
+            Err(e) => errors.push(format!("capture.ignore[{i}]: {e}")),
+        }
+    }
+    let mut interval = |key: &str, text: &str| -> Option<Duration> {
+        match parse_duration(text) {
+            Ok(d) if d.0 < 0 => {
+                errors.push(format!("log.{key}: negative duration `{text}`"));
+                None
+            }
+            Ok(d) if d.0 == 0 => None,
+            Ok(d) if d.0 < 1_000_000_000 => {
+                errors.push(format!("log.{key}: `{text}` is shorter than 1s"));
+                None
+            }
+            Ok(d) => Some(d),
+            Err(e) => {
+                errors.push(format!("log.{key}: {e}"));
+                None
+            }
+        }
+    };
+    let rotate_interval = interval("rotate_interval", &raw.log.rotate_interval);
+    let stats_interval = interval("stats_interval", &raw.log.stats_interval);
+    let workers = cli.workers.unwrap_or(raw.capture.workers) as usize;
+    let workers = if workers == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        workers
+    };
+    if workers > 64 {
+        errors.push(format!("capture.workers: {workers} is more than 64"));
+    }
+    if raw.capture.ring_mb < 2 || raw.capture.ring_mb > 4096 {
+        errors.push(format!(
+            "capture.ring_mb: {} is outside 2..=4096",
+            raw.capture.ring_mb
+        ));
+    }
+    let metrics =
+        raw.metrics
+            .listen
+            .as_ref()
+            .and_then(|text| match text.parse::<std::net::SocketAddr>() {
+                Ok(a) if a.ip().is_loopback() => Some(a),
+                Ok(a) => {
+                    errors.push(format!(
+                        "metrics.listen: `{a}` is not a loopback address (127.0.0.0/8 or ::1)"
+                    ));
+                    None
+                }
+                Err(_) => {
+                    errors.push(format!(
+                        "metrics.listen: `{text}` is not ADDRESS:PORT, e.g. \"127.0.0.1:9911\""
+                    ));
+                    None
+                }
+            });
+    let user = cli.user.clone().or_else(|| raw.run.user.clone());
+    if user.as_deref() == Some("") {
+        errors.push("run.user: must not be empty".into());
+    }
+    (
+        LiveSettings {
+            workers: workers.clamp(1, 64),
+            ring_bytes: raw.capture.ring_mb as usize * 1024 * 1024,
+            rotate_interval,
+            stats_interval,
+            user,
+            metrics,
+        },
+        ignore,
+    )
 }
 
 /// A duration setting of `[long]`: like the `[track]` ones, with a clear

@@ -86,6 +86,11 @@ pub struct ConnLogSink {
 }
 
 impl ConnLogSink {
+    /// The underlying writer (flush, rotate).
+    pub fn log(&mut self) -> &mut ZeekLogWriter {
+        &mut self.log
+    }
+
     /// A conn.log sink writing into `dir`; the file appears with the first
     /// record.
     pub fn new(dir: &Path, format: LogFormat) -> Self {

@@ -33,6 +33,11 @@ pub struct ConnLongLogSink {
 }
 
 impl ConnLongLogSink {
+    /// The underlying writer (flush, rotate).
+    pub fn log(&mut self) -> &mut ZeekLogWriter {
+        &mut self.log
+    }
+
     /// A conn_long.log sink writing into `dir`.
     pub fn new(dir: &Path, format: LogFormat, extra_columns: bool) -> Self {
         ConnLongLogSink {

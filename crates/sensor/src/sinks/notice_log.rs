@@ -44,6 +44,11 @@ pub struct NoticeLogSink {
 }
 
 impl NoticeLogSink {
+    /// The underlying writer (flush, rotate).
+    pub fn log(&mut self) -> &mut ZeekLogWriter {
+        &mut self.log
+    }
+
     /// A notice.log sink writing into `dir`. `found` enables the per-row
     /// notice; `slow` (the configured criteria) the long-and-slow one.
     pub fn new(dir: &Path, format: LogFormat, found: bool, slow: Option<SlowCriteria>) -> Self {

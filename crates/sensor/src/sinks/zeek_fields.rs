@@ -201,6 +201,37 @@ pub const NOTICE_LOG: LogSchema = LogSchema {
     fields: NOTICE_FIELDS,
 };
 
+/// stats.log columns: Zeek's (`Telemetry`-era `stats.log`, same names,
+/// types and order) where connwatch has the number, then connwatch's own
+/// (`evicted_conns`, `untracked_conns`, `weirds`). Per-interval counts are
+/// since the previous line, `active_*` are at the time of the line, as in
+/// Zeek.
+pub const STATS_FIELDS: &[Field] = &[
+    f("ts", ZeekType::Time),
+    f("peer", ZeekType::String),
+    f("mem", ZeekType::Count),
+    f("pkts_proc", ZeekType::Count),
+    f("bytes_recv", ZeekType::Count),
+    f("pkts_dropped", ZeekType::Count),
+    f("pkts_link", ZeekType::Count),
+    f("pkts_filtered", ZeekType::Count),
+    f("active_tcp_conns", ZeekType::Count),
+    f("active_udp_conns", ZeekType::Count),
+    f("active_icmp_conns", ZeekType::Count),
+    f("tcp_conns", ZeekType::Count),
+    f("udp_conns", ZeekType::Count),
+    f("icmp_conns", ZeekType::Count),
+    f("evicted_conns", ZeekType::Count),
+    f("untracked_conns", ZeekType::Count),
+    f("weirds", ZeekType::Count),
+];
+
+/// `stats.log`.
+pub const STATS_LOG: LogSchema = LogSchema {
+    path: "stats",
+    fields: STATS_FIELDS,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

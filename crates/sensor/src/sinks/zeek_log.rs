@@ -46,6 +46,8 @@ pub struct ZeekLogWriter {
     buf: Vec<u8>,
     finished: bool,
     clock: fn() -> WallTime,
+    /// When the current file was opened (its `#open` time).
+    opened: Option<WallTime>,
 }
 
 impl ZeekLogWriter {
@@ -65,6 +67,7 @@ impl ZeekLogWriter {
             buf: Vec::new(),
             finished: false,
             clock: WallTime::now_local,
+            opened: None,
         }
     }
 
@@ -104,10 +107,54 @@ impl ZeekLogWriter {
         self.file = Some(file);
         self.finished = false;
         self.buf.reserve(FLUSH_AT + 4096);
+        let now = (self.clock)();
+        self.opened = Some(now);
         if self.format == LogFormat::Tsv {
-            tsv::push_header(&mut self.buf, &self.schema, (self.clock)());
+            tsv::push_header(&mut self.buf, &self.schema, now);
         }
         Ok(())
+    }
+
+    /// Writes the buffered rows to the file now (a live sensor does this
+    /// every second, so a reader sees rows without waiting for 64 KiB).
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        if self.file.is_some() && !self.buf.is_empty() {
+            self.flush_buf()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Log rotation: closes the current file (`#close`) and renames it
+    /// after the time it was opened, as Zeek names rotated logs:
+    /// `conn.log` → `conn.2026-11-27-18-00-00.log` (`-1`, `-2`, … are
+    /// appended if that name is taken, so a rotation never overwrites an
+    /// earlier one). The next row starts a new file. Returns the new name,
+    /// or `None` if no file was open.
+    pub fn rotate(&mut self) -> Result<Option<PathBuf>, SinkError> {
+        let Some(opened) = self
+            .opened
+            .filter(|_| self.file.is_some() && !self.finished)
+        else {
+            return Ok(None);
+        };
+        self.finish()?;
+        let mut stamp = Vec::with_capacity(19);
+        opened.push_zeek(&mut stamp);
+        let stamp = String::from_utf8_lossy(&stamp).into_owned();
+        let dir = self.path.parent().unwrap_or(Path::new(""));
+        let mut target = dir.join(format!("{}.{stamp}.log", self.schema.path));
+        let mut n = 1;
+        while target.exists() {
+            target = dir.join(format!("{}.{stamp}-{n}.log", self.schema.path));
+            n += 1;
+        }
+        std::fs::rename(&self.path, &target).map_err(|source| SinkError::Write {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.opened = None;
+        Ok(Some(target))
     }
 
     fn flush_buf(&mut self) -> Result<(), SinkError> {

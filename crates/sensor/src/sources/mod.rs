@@ -11,6 +11,8 @@
 //! middle of a record first delivers every complete frame, then reports
 //! [`SourceError::Truncated`], so the caller can still finish its logs.
 
+#[cfg(target_os = "linux")]
+pub mod af_packet;
 mod capture_file;
 mod input;
 mod pcapng;

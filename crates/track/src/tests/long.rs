@@ -888,13 +888,16 @@ struct Many {
     mem_max: usize,
     /// `memory_bytes()` at the end of the trace, before the flush.
     mem_end: usize,
+    /// Connections evicted (`max_connections`).
+    evicted: u64,
 }
 
 /// Feeds `probes` SYN-only flows (distinct 5-tuples, spread evenly over
 /// 2 h) merged in time order with one 2-hour connection (handshake at 0,
 /// 100 B every 10 s, FIN at 2 h), and checks the conn.log rows: one S0 row
-/// per probe and the long connection's row.
-fn many_flows(probes: u64, long: Option<LongConfig>) -> Many {
+/// per probe and the long connection's row. `cap` is `max_connections`
+/// (0: none).
+fn many_flows(probes: u64, long: Option<LongConfig>, cap: usize) -> Many {
     let s = scenario();
     let mut c = s.tcp(CLIENT, SERVER);
     c.handshake(0);
@@ -904,7 +907,10 @@ fn many_flows(probes: u64, long: Option<LongConfig>) -> Many {
     c.close_fin(hours(2));
     let long_pkts = s.packets();
 
-    let mut sim = LongSim::new(cfg_long(long));
+    let mut sim = LongSim::new(TrackerConfig {
+        max_connections: cap,
+        ..cfg_long(long)
+    });
     let mut kept = Vec::new();
     let mut probe_rows = 0u64;
     let mut drain = |sim: &mut LongSim, kept: &mut Vec<ConnEvent>| {
@@ -957,6 +963,8 @@ fn many_flows(probes: u64, long: Option<LongConfig>) -> Many {
     }
     drain(&mut sim, &mut kept);
     let peak_open = sim.an.tracker_ref().stats().peak_open;
+    let evicted = sim.an.tracker_ref().stats().evicted;
+    assert_eq!(sim.an.tracker_ref().stats().untracked, 0);
     let mem_end = sim.an.tracker_ref().memory_bytes();
     sim.an.finish();
     let tail: Vec<ConnEvent> = sim.an.tracker().drain_events().collect();
@@ -977,6 +985,7 @@ fn many_flows(probes: u64, long: Option<LongConfig>) -> Many {
         peak_open,
         mem_max,
         mem_end,
+        evicted,
     }
 }
 
@@ -1004,7 +1013,7 @@ const MEM_BOUND: usize = 16 << 20;
 #[test]
 fn million_one_packet_flows_and_a_two_hour_connection() {
     // ~11 s in a debug build on one core.
-    let m = many_flows(1_000_000, Some(LongConfig::default()));
+    let m = many_flows(1_000_000, Some(LongConfig::default()), 0);
     assert_lines(&m.rows, &TWO_HOURS);
     // ~700 open at once (139 new flows/s × 5 s); 2,000 leaves margin.
     assert!(m.peak_open < 2_000, "peak_open {}", m.peak_open);
@@ -1023,8 +1032,8 @@ fn hundred_thousand_one_packet_flows_cost_no_more_with_long_reporting() {
     // The smaller variant, also compared with long reporting off: the
     // watching adds one timer entry per open connection, so the peak of
     // open flows is the same and memory stays within 2× (and bounded).
-    let on = many_flows(100_000, Some(LongConfig::default()));
-    let off = many_flows(100_000, None);
+    let on = many_flows(100_000, Some(LongConfig::default()), 0);
+    let off = many_flows(100_000, None, 0);
     assert_lines(&on.rows, &TWO_HOURS);
     assert!(off.rows.is_empty(), "{:#?}", off.rows);
     assert_eq!(on.peak_open, off.peak_open);
@@ -1036,4 +1045,75 @@ fn hundred_thousand_one_packet_flows_cost_no_more_with_long_reporting() {
         on.mem_max,
         off.mem_max
     );
+}
+
+// ------------------------------------------------ max_connections (cap)
+
+#[test]
+fn a_full_table_evicts_probes_and_keeps_the_long_connection() {
+    // ~70 probes would be open at once; the cap holds 20. Every probe still
+    // gets its one S0 row (evicted ones when evicted), and the long
+    // connection, which the responder answers, is never chosen: its rows
+    // and its conn.log row are exactly those of the uncapped run.
+    let m = many_flows(100_000, Some(LongConfig::default()), 20);
+    assert_lines(&m.rows, &TWO_HOURS);
+    assert!(m.peak_open <= 20, "peak_open {}", m.peak_open);
+    assert!(m.evicted > 10_000, "evicted {}", m.evicted);
+}
+
+#[test]
+fn connections_reported_as_long_are_never_evicted() {
+    // Two connections reported at 10 min fill a table of 2: a probe after
+    // that is not tracked (counted), and both keep one conn.log row each.
+    let s = scenario();
+    let mut a = s.tcp(CLIENT, SERVER);
+    let mut b = s.tcp("10.0.0.3:40001", SERVER);
+    a.handshake(0);
+    b.handshake(ms(1));
+    for t in ticks(secs(10), secs(10), mins(11)) {
+        a.send_orig(t, 100);
+        b.send_orig(t + ms(1), 100);
+    }
+    let probe_at = mins(12);
+    udp(&s, probe_at, "10.0.0.9:40123", "10.0.0.2:9999", b"probe");
+    let mut sim = LongSim::new(TrackerConfig {
+        max_connections: 2,
+        ..cfg_long(Some(thresholds(&[600], false)))
+    });
+    for p in s.packets() {
+        sim.feed(p.ts, &p.data);
+    }
+    let st = sim.an.tracker_ref().stats();
+    assert_eq!((st.evicted, st.untracked, st.open), (0, 1, 2));
+    let out = sim.finish();
+    assert_eq!(out.rows().len(), 2, "{:#?}", out.rows());
+    let ports: Vec<u16> = out.finished().iter().map(|r| r.resp_p).collect();
+    assert_eq!(ports, vec![5000, 5000]);
+}
+
+#[test]
+fn before_its_first_report_a_connection_may_be_evicted() {
+    // A table of 1: the second connection evicts the first, which is
+    // written as it stood (one row each).
+    let s = scenario();
+    let mut a = s.tcp(CLIENT, SERVER);
+    a.handshake(0);
+    a.send_orig(secs(1), 10);
+    udp(&s, secs(2), "10.0.0.9:40123", "10.0.0.2:9999", b"probe");
+    let mut sim = LongSim::new(TrackerConfig {
+        max_connections: 1,
+        ..cfg_long(Some(thresholds(&[600], false)))
+    });
+    for p in s.packets() {
+        sim.feed(p.ts, &p.data);
+    }
+    let st = sim.an.tracker_ref().stats();
+    assert_eq!((st.evicted, st.untracked, st.open), (1, 0, 1));
+    let out = sim.finish();
+    let rows: Vec<(u16, &str)> = out
+        .finished()
+        .iter()
+        .map(|r| (r.resp_p, r.conn_state.as_str()))
+        .collect();
+    assert_eq!(rows, vec![(5000, "S1"), (9999, "S0")]);
 }

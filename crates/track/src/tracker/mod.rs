@@ -25,6 +25,7 @@ use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
 
+mod evict;
 mod expiry;
 mod long;
 
@@ -233,6 +234,23 @@ pub struct TrackerStats {
     pub peak_open: u64,
     /// Connections evicted because of `max_connections`.
     pub evicted: u64,
+    /// Connections not tracked at all: the table was full and no tracked
+    /// connection could be evicted (all had been reported as long).
+    pub untracked: u64,
+    /// Connections created, by protocol (`[tcp, udp, icmp, other]`).
+    pub created_by_proto: [u64; 4],
+    /// Connections tracked now, by protocol (`[tcp, udp, icmp, other]`).
+    pub open_by_proto: [u64; 4],
+}
+
+/// Index of a protocol in the per-protocol counters.
+fn proto_slot(p: Proto) -> usize {
+    match p {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::Icmp => 2,
+        Proto::Unknown => 3,
+    }
 }
 
 /// The connection tracker.
@@ -257,6 +275,8 @@ pub struct ConnTracker {
     long_first: std::collections::VecDeque<(f64, u32, u32)>,
     events: Vec<ConnEvent>,
     stats: TrackerStats,
+    /// Random state for choosing eviction candidates.
+    evict_rng: u64,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -323,6 +343,7 @@ impl ConnTracker {
             long_first: std::collections::VecDeque::new(),
             events: Vec::new(),
             stats: TrackerStats::default(),
+            evict_rng: cfg.uid_seed | 1,
             cfg,
         }
     }
@@ -438,6 +459,8 @@ impl ConnTracker {
         }
         self.free.push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
+        let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
+        *p = p.saturating_sub(1);
         let rec = self.record(&conn);
         self.events.push(ConnEvent::Finished(rec));
     }
@@ -607,13 +630,13 @@ impl ConnTracker {
                 };
                 if reuse {
                     self.remove(idx);
-                    self.create(pkt, key, hash, src_is_a, proto, sport, dport)
+                    self.create(pkt, key, hash, src_is_a, proto, sport, dport)?
                 } else {
                     self.check_encapsulation(idx, pkt.encap);
                     idx
                 }
             }
-            None => self.create(pkt, key, hash, src_is_a, proto, sport, dport),
+            None => self.create(pkt, key, hash, src_is_a, proto, sport, dport)?,
         };
 
         let cfg = &self.cfg;
@@ -762,7 +785,12 @@ impl ConnTracker {
         proto: Proto,
         sport: u16,
         dport: u16,
-    ) -> u32 {
+    ) -> Option<u32> {
+        let cap = self.cfg.max_connections;
+        if cap > 0 && self.stats.open as usize >= cap && !self.make_room() {
+            self.stats.untracked += 1;
+            return None;
+        }
         let ip = pkt.ip;
         // Orientation at creation (WantConnection + the broadcast exception).
         let flip = match pkt.l4 {
@@ -875,8 +903,10 @@ impl ConnTracker {
         self.table.insert(hash, idx);
         self.stats.connections += 1;
         self.stats.open += 1;
+        self.stats.created_by_proto[proto_slot(proto)] += 1;
+        self.stats.open_by_proto[proto_slot(proto)] += 1;
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
-        idx
+        Some(idx)
     }
 
     fn tcp_flip(&self, flags: TcpFlags, sport: u16, dport: u16) -> bool {
