@@ -31,6 +31,9 @@ fn main() -> ExitCode {
                 s.peak_open,
                 s.tracker_bytes
             );
+            if let Some(peak) = pipeline::peak_rss_bytes() {
+                eprintln!("connwatch: peak memory {:.1} MiB", peak as f64 / 1048576.0);
+            }
             if s.long_rows > 0 || s.notices > 0 {
                 eprintln!(
                     "connwatch: {} conn_long rows, {} notices",

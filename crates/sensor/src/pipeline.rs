@@ -16,6 +16,9 @@ use crate::config::{Input, LongSettings, SensorConfig};
 use crate::sinks::{ConnLogSink, ConnLongLogSink, NoticeLogSink, RecordSink};
 use crate::sources::{CaptureFile, PacketSource};
 
+/// Connections flushed per step at the end of the input.
+pub(crate) const FLUSH_PART: usize = 4096;
+
 /// What a run did, for the summary line.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -45,6 +48,15 @@ pub struct Summary {
     pub untracked: u64,
     /// Live capture: packets the kernel saw and dropped (ring full).
     pub kernel: Option<(u64, u64)>,
+}
+
+/// Peak resident memory of this process so far (`VmHWM` in
+/// `/proc/self/status`), in bytes; `None` where there is no procfs.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Builds the tracker's configuration from the sensor's.
@@ -262,7 +274,11 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
         eprintln!();
     }
     summary.tracker_bytes = analyzer.tracker_ref().memory_bytes();
-    analyzer.finish();
+    // Flush in parts, writing as we go: a full table's records are never
+    // all in memory at once.
+    while !analyzer.finish_some(FLUSH_PART) {
+        drain(&mut analyzer, &mut sinks, &mut summary)?;
+    }
     drain(&mut analyzer, &mut sinks, &mut summary)?;
     sinks.finish()?;
     summary.weirds = analyzer.anomaly_total();

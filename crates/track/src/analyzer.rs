@@ -126,6 +126,12 @@ impl PacketAnalyzer {
         self.tracker.finish();
     }
 
+    /// Ends the input a part at a time (see [`ConnTracker::finish_some`]):
+    /// true once every connection is flushed.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        self.tracker.finish_some(max)
+    }
+
     /// Processes one captured frame whose checksums are known not to be
     /// filled in yet: a live capture of a packet this host sends with
     /// checksum offload (AF_PACKET's `TP_STATUS_CSUMNOTREADY`). Its

@@ -136,6 +136,11 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
     if let Some(l) = listener {
         metrics::spawn(l, counters.clone());
     }
+    eprintln!(
+        "connwatch: capturing on {} with {n} worker{}",
+        ifaces.join(", "),
+        if n == 1 { "" } else { "s" }
+    );
 
     // 4. The writer.
     let mut writer = Writer::new(cfg, counters.clone());

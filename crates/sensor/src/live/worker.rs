@@ -74,13 +74,19 @@ impl Worker {
     pub fn run(mut self) {
         match self.capture() {
             Ok(()) => {
-                self.analyzer.finish();
-                let mut batch = self.fresh_batch();
-                batch.extend(self.analyzer.tracker().drain_events());
-                self.publish();
-                if !batch.is_empty() {
-                    let _ = self.tx.send(Msg::Events(self.id, batch));
+                // Flush every open connection, a part at a time.
+                loop {
+                    let done = self.analyzer.finish_some(crate::pipeline::FLUSH_PART);
+                    let mut batch = self.fresh_batch();
+                    batch.extend(self.analyzer.tracker().drain_events());
+                    if !batch.is_empty() && self.tx.send(Msg::Events(self.id, batch)).is_err() {
+                        break;
+                    }
+                    if done {
+                        break;
+                    }
                 }
+                self.publish();
                 let _ = self.tx.send(Msg::Done(self.analyzer.anomalies().collect()));
             }
             Err(e) => {

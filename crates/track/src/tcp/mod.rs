@@ -100,6 +100,16 @@ impl TcpConn {
         self.ep[ORIG].did_close || self.ep[RESP].did_close
     }
 
+    /// The connection is over though still tracked (close delay, linger):
+    /// a side reset it, or both sides closed. A half-closed connection is
+    /// not over; it may carry data one way for hours.
+    pub fn has_ended(&self) -> bool {
+        let st = |i: usize| self.ep[i].state;
+        st(ORIG) == EpState::Reset
+            || st(RESP) == EpState::Reset
+            || (st(ORIG) == EpState::Closed && st(RESP) == EpState::Closed)
+    }
+
     fn both_closed(&self) -> bool {
         self.ep[ORIG].did_close && self.ep[RESP].did_close
     }

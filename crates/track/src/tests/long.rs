@@ -1117,3 +1117,31 @@ fn before_its_first_report_a_connection_may_be_evicted() {
         .collect();
     assert_eq!(rows, vec![(5000, "S1"), (9999, "S0")]);
 }
+
+#[test]
+fn a_connection_in_its_close_delay_is_not_reported() {
+    // Closed by both sides at 9 s, removed 5 s later: the 10 s threshold
+    // falls in between and the connection is no longer open, so no row.
+    // A half-closed one (only the originator's FIN) is still open.
+    let s = scenario();
+    let mut closed = s.tcp(CLIENT, SERVER);
+    closed.handshake(0);
+    closed.send_orig(secs(1), 100);
+    closed.close_fin(secs(9));
+    let mut half = s.tcp("10.0.0.3:40001", SERVER);
+    half.handshake(ms(1));
+    half.send_orig(secs(1), 100);
+    half.fin(connwatch_tracegen::Side::Orig, secs(9));
+    half.send_resp(secs(12), 50);
+    // Time moves past the closed one's removal (close delay) while the
+    // trace goes on.
+    udp(&s, secs(20), "10.0.0.9:40123", "10.0.0.2:9999", b"later");
+    let mut sim = LongSim::new(cfg_long(Some(thresholds(&[10], false))));
+    for p in s.packets() {
+        sim.feed(p.ts, &p.data);
+    }
+    let out = sim.finish();
+    let reported: Vec<u16> = out.interim().iter().map(|(r, _)| r.orig_p).collect();
+    assert_eq!(reported, vec![40001]);
+    assert_eq!(out.finished().len(), 3);
+}

@@ -1,55 +1,86 @@
 //! Eviction when the table is full (`max_connections`).
 //!
 //! A sensor on a busy link must survive a SYN flood or a scan: with a cap
-//! set, the connection table never holds more than the cap, and the index
+//! set, the connection table never holds more than the cap, and its index
 //! is sized for it once, at start-up. When a packet would open one
 //! connection too many, one tracked connection is evicted:
 //!
-//! 1. Sample: up to [`CANDIDATES`] connections at random slots (Redis-style
-//!    approximate LRU; no per-packet bookkeeping such as an LRU list).
-//! 2. Never a connection already reported to `conn_long.log`: an analyst
+//! 1. Never a connection already reported to `conn_long.log`: an analyst
 //!    has seen it and expects its end.
-//! 3. Prefer connections the responder never answered (SYN-only attempts,
-//!    one-way UDP/ICMP probes): that is what floods and scans create, and
-//!    it keeps a real conversation alive through one.
-//! 4. Among those, the one idle the longest.
+//! 2. First choice: the oldest connection that has seen a single packet
+//!    (a SYN-only attempt, a one-way UDP or ICMP probe). That is what
+//!    floods and scans create, and evicting them keeps real conversations
+//!    alive through one. They are found in creation order in a queue of
+//!    8-byte entries, so this costs a look at one or two connections.
+//! 3. Otherwise (no such connection left): of [`CANDIDATES`] connections
+//!    sampled at random slots (Redis-style approximate LRU; no per-packet
+//!    bookkeeping), the one idle the longest, preferring ones the responder
+//!    never answered.
 //!
 //! The evicted connection is written to conn.log as it stands, like one
 //! removed at the end of input, and counted (`TrackerStats::evicted`). If
-//! every sampled connection is protected, the new connection is not
-//! tracked and is counted instead (`TrackerStats::untracked`).
+//! no connection may go, the new one is not tracked and is counted instead
+//! (`TrackerStats::untracked`).
 
 use super::ConnTracker;
-use crate::conn::RESP;
+use crate::conn::{Conn, ORIG, RESP};
 
-/// Connections compared per eviction.
-pub(super) const CANDIDATES: usize = 16;
+/// Connections compared per sampled eviction.
+pub(super) const CANDIDATES: usize = 8;
 
-/// Random probes per eviction at most (each probe looks at up to
+/// Random probes per sampled eviction at most (each probe looks at up to
 /// [`PROBE_RUN`] consecutive slots for an occupied one).
-const PROBES: usize = 64;
+const PROBES: usize = 32;
 const PROBE_RUN: usize = 8;
 
+/// (answered, last packet time, slot): the smallest is evicted.
+type Score = (bool, i64, u32);
+
+fn score(c: &Conn, i: usize) -> Score {
+    (c.pkts[RESP] > 0, c.last.0, i as u32)
+}
+
+fn single_packet(c: &Conn) -> bool {
+    c.pkts[ORIG] + c.pkts[RESP] <= 1 && c.long_next == 0
+}
+
 impl ConnTracker {
+    /// Remembers a new connection as an eviction candidate (only with a
+    /// cap; in creation order).
+    pub(super) fn note_new(&mut self, idx: u32) {
+        let gen = self.meta[idx as usize].gen;
+        self.evict_queue.push_back((idx, gen));
+        // Entries of connections that ended or saw more packets are
+        // dropped lazily; purge them when they dominate.
+        if self.evict_queue.len() > 2 * self.cfg.max_connections + 4096 {
+            let (meta, conns) = (&self.meta, &self.conns);
+            self.evict_queue.retain(|&(i, g)| {
+                meta.get(i as usize).is_some_and(|m| m.gen == g)
+                    && conns[i as usize].as_ref().is_some_and(single_packet)
+            });
+        }
+    }
+
     /// Frees one slot for a new connection by evicting another; false if
     /// no connection may be evicted.
     pub(super) fn make_room(&mut self) -> bool {
-        let n = self.conns.len();
-        if n == 0 {
-            return false;
+        while let Some((idx, gen)) = self.evict_queue.pop_front() {
+            let live = self.meta.get(idx as usize).is_some_and(|m| m.gen == gen);
+            if live && self.conns[idx as usize].as_ref().is_some_and(single_packet) {
+                return self.evict(Some((false, 0, idx)));
+            }
         }
-        // (answered, last packet time, slot): the smallest is evicted.
-        let mut best: Option<(bool, i64, u32)> = None;
-        let consider = |best: &mut Option<(bool, i64, u32)>, c: &crate::conn::Conn, i: usize| {
-            let score = (c.pkts[RESP] > 0, c.last.0, i as u32);
-            if best.is_none_or(|b| score < b) {
-                *best = Some(score);
+        let n = self.conns.len();
+        let mut best: Option<Score> = None;
+        let consider = |best: &mut Option<Score>, c: &Conn, i: usize| {
+            if c.long_next == 0 && best.is_none_or(|b| score(c, i) < b) {
+                *best = Some(score(c, i));
             }
         };
         if n <= PROBES {
             // A small table: look at every connection.
             for i in 0..n {
-                if let Some(c) = self.conns[i].as_ref().filter(|c| c.long_next == 0) {
+                if let Some(c) = self.conns[i].as_ref() {
                     consider(&mut best, c, i);
                 }
             }
@@ -63,20 +94,19 @@ impl ConnTracker {
             let start = (self.next_random() % n as u64) as usize;
             for k in 0..PROBE_RUN {
                 let i = (start + k) % n;
-                let Some(c) = self.conns[i].as_ref() else {
-                    continue;
-                };
-                if c.long_next == 0 {
-                    found += 1;
-                    consider(&mut best, c, i);
+                if let Some(c) = self.conns[i].as_ref() {
+                    if c.long_next == 0 {
+                        found += 1;
+                        consider(&mut best, c, i);
+                    }
+                    break;
                 }
-                break;
             }
         }
         self.evict(best)
     }
 
-    fn evict(&mut self, best: Option<(bool, i64, u32)>) -> bool {
+    fn evict(&mut self, best: Option<Score>) -> bool {
         match best {
             Some((_, _, idx)) => {
                 self.remove(idx);

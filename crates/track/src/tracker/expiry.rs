@@ -89,9 +89,9 @@ impl ConnTracker {
             },
         };
         if remove {
-            while self.next_report_before(item.idx, ended) {
-                self.long_report(item.idx);
-            }
+            // (`long_report` makes no row for a connection that has
+            // ended, and then stops the loop.)
+            while self.next_report_before(item.idx, ended) && self.long_report(item.idx) {}
             self.remove(item.idx);
         }
     }

@@ -3,6 +3,7 @@
 //! once-only long-and-slow verdict.
 
 use super::{ConnTracker, TimerItem};
+use crate::conn::ProtoState;
 use crate::long_conn::{self, LastReport};
 use crate::record::{ConnEvent, InterimReport};
 
@@ -33,12 +34,20 @@ impl ConnTracker {
     }
 
     /// Reports a watched connection at its next threshold, as of
-    /// `start + threshold`; false if it has none.
+    /// `start + threshold`; false if it has none. A TCP connection that
+    /// has ended (both sides closed, or reset) but waits out its close
+    /// delay is no longer open: it gets no row (spec item 7), and its
+    /// schedule stops.
     pub(super) fn long_report(&mut self, idx: u32) -> bool {
         let (Some(sched), Some(Some(conn))) = (&self.schedules, self.conns.get(idx as usize))
         else {
             return false;
         };
+        if let ProtoState::Tcp(tcp) = &conn.state {
+            if tcp.has_ended() {
+                return false;
+            }
+        }
         let k = conn.long_next;
         let Some(threshold) = sched.threshold(conn.long_schedule, k) else {
             return false;

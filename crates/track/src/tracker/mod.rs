@@ -277,6 +277,10 @@ pub struct ConnTracker {
     stats: TrackerStats,
     /// Random state for choosing eviction candidates.
     evict_rng: u64,
+    /// Next slot [`ConnTracker::finish_some`] looks at.
+    finish_cursor: usize,
+    /// With a cap: eviction candidates in creation order (slot, gen).
+    evict_queue: std::collections::VecDeque<(u32, u32)>,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -344,6 +348,8 @@ impl ConnTracker {
             events: Vec::new(),
             stats: TrackerStats::default(),
             evict_rng: cfg.uid_seed | 1,
+            finish_cursor: 0,
+            evict_queue: std::collections::VecDeque::new(),
             cfg,
         }
     }
@@ -372,6 +378,7 @@ impl ConnTracker {
             + self.free.capacity() * 4
             + self.wheel.memory()
             + self.long_first.capacity() * 16
+            + self.evict_queue.capacity() * 8
             + tcp * core::mem::size_of::<TcpConn>()
     }
 
@@ -438,12 +445,29 @@ impl ConnTracker {
 
     /// Removes every connection (end of input), emitting their records.
     pub fn finish(&mut self) {
-        for idx in 0..self.conns.len() {
+        while !self.finish_some(usize::MAX) {}
+    }
+
+    /// Like [`ConnTracker::finish`], a part at a time: removes up to `max`
+    /// connections; true once every connection is gone. Draining the
+    /// events between calls keeps a flush of a full table from holding
+    /// every record in memory at once.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let mut n = 0;
+        while self.finish_cursor < self.conns.len() {
+            if n == max {
+                return false;
+            }
+            let idx = self.finish_cursor;
+            self.finish_cursor += 1;
             if self.conns[idx].is_some() {
                 self.remove(idx as u32);
+                n += 1;
             }
         }
+        self.finish_cursor = 0;
         while self.wheel.pop_any().is_some() {}
+        true
     }
 
     fn remove(&mut self, idx: u32) {
@@ -905,6 +929,9 @@ impl ConnTracker {
         self.stats.open += 1;
         self.stats.created_by_proto[proto_slot(proto)] += 1;
         self.stats.open_by_proto[proto_slot(proto)] += 1;
+        if cap > 0 {
+            self.note_new(idx);
+        }
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
         Some(idx)
     }
