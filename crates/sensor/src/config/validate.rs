@@ -1170,3 +1170,81 @@ mod tests {
         assert!(e.contains("missing.toml"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+    use clap::Parser;
+
+    fn live(text: Option<&str>, args: &[&str]) -> Result<SensorConfig, ConfigError> {
+        let c = Cli::try_parse_from(std::iter::once("connwatch").chain(args.iter().copied()))
+            .unwrap();
+        let path = PathBuf::from("sensor.toml");
+        let raw = raw_from(text.map(|_| &path), text, &c.set)?;
+        validate(&c, raw)
+    }
+
+    #[test]
+    fn the_sample_config_is_a_live_sensor() {
+        let text = include_str!("../../../../dist/connwatch.toml");
+        let c = live(Some(text), &[]).unwrap();
+        assert_eq!(c.input, Input::Live(vec!["eth1".into()]));
+        assert_eq!(c.live.rotate_interval, Some(Duration::from_secs(3600)));
+        assert_eq!(c.live.stats_interval, Some(Duration::from_secs(300)));
+        assert_eq!(c.live.user.as_deref(), Some("connwatch"));
+        assert_eq!(c.live.metrics, Some("127.0.0.1:9911".parse().unwrap()));
+        assert_eq!(c.live.ring_bytes, 64 << 20);
+        assert_eq!(c.track.max_connections, 1_000_000);
+        assert!(c.live.workers >= 1);
+        // -i replaces the list; --workers and -u win over the file.
+        let c = live(Some(text), &["-i", "a", "-i", "b", "--workers", "3", "-u", "nobody"]).unwrap();
+        assert_eq!(c.input, Input::Live(vec!["a".into(), "b".into()]));
+        assert_eq!((c.live.workers, c.live.user.as_deref()), (3, Some("nobody")));
+    }
+
+    #[test]
+    fn live_defaults_and_file_defaults() {
+        let c = live(None, &["-i", "eth0"]).unwrap();
+        assert_eq!(c.track.max_connections, LIVE_MAX_CONNECTIONS);
+        assert_eq!(c.live.rotate_interval, None);
+        assert_eq!(c.live.metrics, None);
+        let c = live(None, &["-r", "t.pcap"]).unwrap();
+        assert_eq!(c.track.max_connections, 0);
+        let c = live(None, &["-r", "t.pcap", "--set", "track.max_connections=5"]).unwrap();
+        assert_eq!(c.track.max_connections, 5);
+    }
+
+    #[test]
+    fn live_errors_name_their_key() {
+        let e = live(None, &[]).unwrap_err().to_string();
+        assert!(e.contains("no input"), "{e}");
+        let e = live(
+            None,
+            &[
+                "-i",
+                "eth0",
+                "--set",
+                "metrics.listen=10.0.0.1:9911",
+                "--set",
+                "log.rotate_interval=-1h",
+                "--set",
+                "capture.ring_mb=1",
+                "--set",
+                "capture.ignore=[\"10.0.0.0/33\"]",
+                "--set",
+                "capture.workers=65",
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        for key in [
+            "metrics.listen",
+            "log.rotate_interval",
+            "capture.ring_mb",
+            "capture.ignore[0]",
+            "capture.workers",
+        ] {
+            assert!(e.contains(key), "{key} missing in {e}");
+        }
+    }
+}
