@@ -1,13 +1,15 @@
-//! Replays the committed `capture_file` fuzz corpus (`fuzz/corpus/capture_file/`) through
-//! the function the fuzz target calls (`connwatch::sources::fuzz_capture`), so CI checks every corpus
-//! input without a fuzzer. Fails when the corpus is missing or empty.
+//! Replays the committed fuzz corpora of this crate's targets
+//! (`fuzz/corpus/capture_file/`, `fuzz/corpus/tpacket_ring/`) through the
+//! functions the fuzz targets call, so CI checks every corpus input without
+//! a fuzzer. Fails when a corpus is missing or empty.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-#[test]
-fn replay_capture_file_corpus() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/capture_file");
+fn replay(corpus: &str, run: fn(&[u8])) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(corpus);
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("fuzz corpus {} is missing: {e}", dir.display()))
         .map(|entry| entry.expect("read corpus directory").path())
@@ -19,12 +21,12 @@ fn replay_capture_file_corpus() {
     for path in &paths {
         let data =
             std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        if catch_unwind(AssertUnwindSafe(|| connwatch::sources::fuzz_capture(&data))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| run(&data))).is_err() {
             failed.push(path.display().to_string());
         }
     }
     println!(
-        "replayed {} capture_file corpus inputs from {}",
+        "replayed {} {corpus} corpus inputs from {}",
         paths.len(),
         dir.display()
     );
@@ -33,4 +35,15 @@ fn replay_capture_file_corpus() {
         "{} inputs panicked: {failed:#?}",
         failed.len()
     );
+}
+
+#[test]
+fn replay_capture_file_corpus() {
+    replay("capture_file", connwatch::sources::fuzz_capture);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn replay_tpacket_ring_corpus() {
+    replay("tpacket_ring", connwatch::sources::tpacket_ring::fuzz_ring);
 }

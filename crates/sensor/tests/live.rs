@@ -609,6 +609,12 @@ fn rotation_loses_and_repeats_no_row() {
         }
         for r in read_log(f) {
             assert_eq!(r["proto"], "tcp");
+            // Every connection whole: no packet lost on the way.
+            assert_eq!(
+                (r["conn_state"].as_str(), num(&r, "resp_bytes")),
+                ("SF", 50),
+                "{r:?}"
+            );
             *seen.entry(r["id.orig_p"].clone()).or_default() += 1;
         }
     }
@@ -655,5 +661,80 @@ fn capture_ignore_drops_a_host_before_tracking() {
     let err = stop_sensor(sensor);
     drop(server);
     assert!(!logdir.join("conn.log").exists(), "{err}");
+    let _ = std::fs::remove_dir_all(&logdir);
+}
+
+#[test]
+#[ignore = "needs root and iproute2; run by .ci/run"]
+fn two_interfaces_one_of_them_loopback() {
+    // `-i veth -i lo`: each worker reads both; loopback's packets, which
+    // the kernel shows twice (out and in), are counted once.
+    let ns = Netns::new("two");
+    let logdir = temp_dir("two");
+    let sensor = start_sensor(&ns, &logdir, &["-i", "lo", "--workers", "2"]);
+    let server = start_server(&ns);
+    let script = traffic_script();
+    let churn = ns
+        .exec(
+            &ns.a,
+            &[
+                "python3",
+                script.to_str().unwrap(),
+                "churn",
+                SERVER_IP,
+                "3",
+                "0.3",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(churn.status.success());
+    let local = ns
+        .exec(&ns.a, &[
+            "python3",
+            "-c",
+            "import socket, threading\n\
+             s = socket.socket(); s.bind(('127.0.0.1', 9000)); s.listen()\n\
+             def serve():\n    c, _ = s.accept(); n = 0\n    while n < 500: n += len(c.recv(4096))\n    c.sendall(b'x' * 700); c.close()\n\
+             threading.Thread(target=serve).start()\n\
+             c = socket.create_connection(('127.0.0.1', 9000)); c.sendall(b'y' * 500)\n\
+             n = 0\n\
+             while True:\n    d = c.recv(4096)\n    if not d: break\n    n += len(d)\n\
+             c.close(); print(c.getsockname()[1] if False else n)",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+    let _ = stop_sensor(sensor);
+    drop(server);
+    let conn = read_log(&logdir.join("conn.log"));
+    let lo: Vec<_> = conn.iter().filter(|r| r["id.resp_p"] == "9000").collect();
+    assert_eq!(lo.len(), 1, "{conn:#?}");
+    assert_eq!(
+        (num(lo[0], "orig_bytes"), num(lo[0], "resp_bytes")),
+        (500, 700)
+    );
+    assert_eq!(lo[0]["conn_state"], "SF");
+    // Not doubled: a handshake, data each way and FINs are ~5 packets a side.
+    assert!(num(lo[0], "orig_pkts") <= 6, "{:?}", lo[0]);
+    let sent: Vec<String> = flows(
+        &String::from_utf8_lossy(&churn.stdout)
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>(),
+    )
+    .iter()
+    .map(|f| f["sport"].to_string())
+    .collect();
+    let veth: Vec<&String> = conn
+        .iter()
+        .filter(|r| r["id.resp_p"] == "8080")
+        .map(|r| &r["id.orig_p"])
+        .collect();
+    assert_eq!(veth.len(), 3, "sent from {sent:?}, logged {veth:?}");
     let _ = std::fs::remove_dir_all(&logdir);
 }

@@ -1177,8 +1177,8 @@ mod live_tests {
     use clap::Parser;
 
     fn live(text: Option<&str>, args: &[&str]) -> Result<SensorConfig, ConfigError> {
-        let c = Cli::try_parse_from(std::iter::once("connwatch").chain(args.iter().copied()))
-            .unwrap();
+        let c =
+            Cli::try_parse_from(std::iter::once("connwatch").chain(args.iter().copied())).unwrap();
         let path = PathBuf::from("sensor.toml");
         let raw = raw_from(text.map(|_| &path), text, &c.set)?;
         validate(&c, raw)
@@ -1197,9 +1197,16 @@ mod live_tests {
         assert_eq!(c.track.max_connections, 1_000_000);
         assert!(c.live.workers >= 1);
         // -i replaces the list; --workers and -u win over the file.
-        let c = live(Some(text), &["-i", "a", "-i", "b", "--workers", "3", "-u", "nobody"]).unwrap();
+        let c = live(
+            Some(text),
+            &["-i", "a", "-i", "b", "--workers", "3", "-u", "nobody"],
+        )
+        .unwrap();
         assert_eq!(c.input, Input::Live(vec!["a".into(), "b".into()]));
-        assert_eq!((c.live.workers, c.live.user.as_deref()), (3, Some("nobody")));
+        assert_eq!(
+            (c.live.workers, c.live.user.as_deref()),
+            (3, Some("nobody"))
+        );
     }
 
     #[test]

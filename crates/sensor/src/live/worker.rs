@@ -46,6 +46,10 @@ const POLL_MS: i32 = 50;
 /// its connection's timers fired.
 const CLOCK_LAG: Duration = Duration(20_000_000);
 
+/// How long a worker keeps reading after a stop request (five block
+/// timeouts).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A capture worker.
 pub struct Worker {
     /// Its number.
@@ -106,8 +110,15 @@ impl Worker {
         let mut batch = self.fresh_batch();
         let mut batch_since = Instant::now();
         let mut last_publish = Instant::now();
+        let mut stop_seen: Option<Instant> = None;
         loop {
-            let stopping = signals::stop_requested();
+            if stop_seen.is_none() && signals::stop_requested() {
+                stop_seen = Some(Instant::now());
+            }
+            // After a stop request, packets already captured still count:
+            // the kernel hands over a partly filled block only after the
+            // block timeout, so keep reading for a few of those.
+            let stopping = stop_seen.is_some_and(|t| t.elapsed() >= STOP_GRACE);
             let mut got = 0;
             for s in &mut self.sockets {
                 for _ in 0..FRAMES_PER_TURN {

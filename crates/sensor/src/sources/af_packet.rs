@@ -22,9 +22,10 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{fence, Ordering};
 
-use connwatch_wire::{Frame, LinkType, Timestamp};
+use connwatch_wire::{Frame, LinkType};
+
+use super::tpacket_ring::Ring;
 
 // <linux/if_packet.h>, <linux/if_ether.h>, <linux/if_arp.h>.
 const SOL_PACKET: libc::c_int = 263;
@@ -36,27 +37,9 @@ const TPACKET_V3: libc::c_int = 2;
 const PACKET_FANOUT_HASH: u32 = 0;
 const PACKET_FANOUT_FLAG_DEFRAG: u32 = 0x8000;
 const ETH_P_ALL: u16 = 0x0003;
-const TP_STATUS_KERNEL: u32 = 0;
-const TP_STATUS_USER: u32 = 1;
-const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
-const TP_STATUS_VLAN_VALID: u32 = 1 << 4;
-const TP_STATUS_VLAN_TPID_VALID: u32 = 1 << 6;
 const ARPHRD_ETHER: u16 = 1;
 const ARPHRD_LOOPBACK: u16 = 772;
 const ARPHRD_NONE: u16 = 0xfffe;
-
-// struct tpacket_block_desc { u32 version; u32 offset_to_priv;
-//   struct tpacket_hdr_v1 { u32 block_status; u32 num_pkts;
-//   u32 offset_to_first_pkt; u32 blk_len; u64 seq_num; ts first, last } }
-const BLK_STATUS: usize = 8;
-const BLK_NUM_PKTS: usize = 12;
-const BLK_FIRST_PKT: usize = 16;
-const BLK_LEN: usize = 20;
-// struct tpacket3_hdr { u32 tp_next_offset; u32 tp_sec; u32 tp_nsec;
-//   u32 tp_snaplen; u32 tp_len; u32 tp_status; u16 tp_mac; u16 tp_net;
-//   struct tpacket_hdr_variant1 { u32 tp_rxhash; u32 tp_vlan_tci;
-//   u16 tp_vlan_tpid; u16 tp_padding; }; u8 tp_padding[8]; }
-const PKT_HDR_LEN: usize = 48;
 
 /// struct tpacket_req3.
 #[repr(C)]
@@ -134,26 +117,11 @@ pub struct KernelStats {
 /// One AF_PACKET socket with its mapped TPACKET_V3 ring.
 pub struct AfPacket {
     fd: OwnedFd,
-    ring: *mut u8,
+    ring: Ring,
     ring_len: usize,
-    block_nr: usize,
-    /// Block being walked (or waited for).
-    block: usize,
-    /// Packets left in the current block; `None` when the block is not ours.
-    left: Option<u32>,
-    /// Offset of the next packet inside the current block.
-    pkt_off: usize,
-    link: LinkType,
-    interface: u32,
     iface: String,
     stats: KernelStats,
-    /// A frame with its VLAN tag put back (the kernel strips it).
-    vlan_buf: Vec<u8>,
 }
-
-// The ring pointer is owned by this value alone (like a Box); the socket can
-// move to the worker thread that reads it.
-unsafe impl Send for AfPacket {}
 
 fn sys(iface: &str, what: &'static str) -> CaptureError {
     CaptureError::Sys {
@@ -294,19 +262,24 @@ impl AfPacket {
         if ring == libc::MAP_FAILED {
             return Err(sys(iface, "mmap of the ring"));
         }
+        // SAFETY: the mapping is `block_nr` blocks of BLOCK_SIZE bytes, owned
+        // by this socket until `Drop` unmaps it, after the ring is gone.
+        let ring = unsafe {
+            Ring::new(
+                ring.cast(),
+                BLOCK_SIZE,
+                block_nr,
+                link,
+                interface,
+                arphrd == ARPHRD_LOOPBACK,
+            )
+        };
         let mut me = AfPacket {
             fd,
-            ring: ring.cast(),
+            ring,
             ring_len,
-            block_nr,
-            block: 0,
-            left: None,
-            pkt_off: 0,
-            link,
-            interface,
             iface: iface.to_string(),
             stats: KernelStats::default(),
-            vlan_buf: Vec::with_capacity(BLOCK_SIZE),
         };
         // SAFETY: sockaddr_ll is plain data.
         let mut addr: libc::sockaddr_ll = unsafe { core::mem::zeroed() };
@@ -351,140 +324,15 @@ impl AfPacket {
         &self.iface
     }
 
-    fn block_ptr(&self, i: usize) -> *mut u8 {
-        // In bounds: i < block_nr, ring_len = block_nr * BLOCK_SIZE.
-        self.ring.wrapping_add(i * BLOCK_SIZE)
-    }
-
-    fn read_u32(p: *const u8, off: usize) -> u32 {
-        // SAFETY: callers pass offsets inside the mapped ring (checked
-        // against the block length); the read may be unaligned.
-        unsafe { core::ptr::read_unaligned(p.add(off).cast::<u32>()) }
-    }
-
-    fn block_status(&self, i: usize) -> u32 {
-        // SAFETY: the status word of a block inside the ring; the kernel
-        // writes it concurrently, hence volatile.
-        let s =
-            unsafe { core::ptr::read_volatile(self.block_ptr(i).add(BLK_STATUS).cast::<u32>()) };
-        // Everything the kernel wrote into the block before handing it over
-        // is visible after this.
-        fence(Ordering::Acquire);
-        s
-    }
-
-    fn release_block(&mut self) {
-        fence(Ordering::Release);
-        // SAFETY: the status word of our current block; handing it back.
-        unsafe {
-            core::ptr::write_volatile(
-                self.block_ptr(self.block).add(BLK_STATUS).cast::<u32>(),
-                TP_STATUS_KERNEL,
-            )
-        };
-        self.left = None;
-        self.block = (self.block + 1) % self.block_nr;
-    }
-
-    /// Whether a block is ready to be read (for the caller's `poll`
-    /// decision).
+    /// Whether a block is ready to be read.
     pub fn has_ready(&self) -> bool {
-        self.left.is_some() || self.block_status(self.block) & TP_STATUS_USER != 0
+        self.ring.has_ready()
     }
 
     /// The next captured frame, or `None` when the ring holds no more for
-    /// now (then `poll` the socket). The frame points into the ring and is
-    /// valid until the next call. The flag says the kernel had not filled
-    /// in the frame's checksums yet (`TP_STATUS_CSUMNOTREADY`: sent by this
-    /// host, or passed between namespaces, with checksum offload), so they
-    /// must not be checked.
+    /// now (then `poll` the socket); see [`Ring::next_frame`].
     pub fn next_frame(&mut self) -> Option<(Frame<'_>, bool)> {
-        loop {
-            match self.left {
-                Some(0) => self.release_block(),
-                Some(_) => break,
-                None => {
-                    if self.block_status(self.block) & TP_STATUS_USER == 0 {
-                        return None;
-                    }
-                    let b = self.block_ptr(self.block);
-                    let n = Self::read_u32(b, BLK_NUM_PKTS);
-                    let first = Self::read_u32(b, BLK_FIRST_PKT) as usize;
-                    let len = (Self::read_u32(b, BLK_LEN) as usize).min(BLOCK_SIZE);
-                    // A block the kernel describes inconsistently is given
-                    // back unread rather than trusted.
-                    self.left = Some(if first >= len { 0 } else { n });
-                    self.pkt_off = first;
-                }
-            }
-        }
-        let b = self.block_ptr(self.block);
-        let off = self.pkt_off;
-        if off + PKT_HDR_LEN > BLOCK_SIZE {
-            self.left = Some(0);
-            return self.next_frame_after_bad_block();
-        }
-        let next = Self::read_u32(b, off) as usize;
-        let sec = Self::read_u32(b, off + 4);
-        let nsec = Self::read_u32(b, off + 8);
-        let snaplen = Self::read_u32(b, off + 12) as usize;
-        let wire_len = Self::read_u32(b, off + 16);
-        let status = Self::read_u32(b, off + 20);
-        // SAFETY: in bounds as checked above.
-        let mac = usize::from(unsafe { core::ptr::read_unaligned(b.add(off + 24).cast::<u16>()) });
-        let vlan_tci = Self::read_u32(b, off + 32);
-        // SAFETY: in bounds as checked above.
-        let vlan_tpid = unsafe { core::ptr::read_unaligned(b.add(off + 36).cast::<u16>()) };
-        let start = off + mac;
-        if start + snaplen > BLOCK_SIZE {
-            self.left = Some(0);
-            return self.next_frame_after_bad_block();
-        }
-        self.left = self.left.map(|n| n - 1);
-        self.pkt_off = if next == 0 { BLOCK_SIZE } else { off + next };
-        let csum_not_ready = status & TP_STATUS_CSUMNOTREADY != 0;
-        // SAFETY: [start, start + snaplen) lies inside this block, which is
-        // ours (TP_STATUS_USER) until released, and it is not released
-        // before the next call, which ends this borrow.
-        let data: &[u8] = unsafe { core::slice::from_raw_parts(b.add(start), snaplen) };
-        let ts = Timestamp::from_secs_nanos(i64::from(sec), i64::from(nsec));
-        let tagged = status & TP_STATUS_VLAN_VALID != 0 && self.link == LinkType::ETHERNET;
-        if tagged && data.len() >= 12 {
-            // The kernel took the 802.1Q tag out of the frame; put it back
-            // so VLANs are tracked as in a capture file.
-            let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 && vlan_tpid != 0 {
-                vlan_tpid
-            } else {
-                0x8100
-            };
-            self.vlan_buf.clear();
-            self.vlan_buf.extend_from_slice(&data[..12]);
-            self.vlan_buf.extend_from_slice(&tpid.to_be_bytes());
-            self.vlan_buf
-                .extend_from_slice(&(vlan_tci as u16).to_be_bytes());
-            self.vlan_buf.extend_from_slice(&data[12..]);
-            let frame = Frame {
-                ts,
-                link: self.link,
-                data: &self.vlan_buf,
-                wire_len: wire_len.saturating_add(4),
-                interface: self.interface,
-            };
-            return Some((frame, csum_not_ready));
-        }
-        let frame = Frame {
-            ts,
-            link: self.link,
-            data,
-            wire_len,
-            interface: self.interface,
-        };
-        Some((frame, csum_not_ready))
-    }
-
-    fn next_frame_after_bad_block(&mut self) -> Option<(Frame<'_>, bool)> {
-        self.release_block();
-        None
+        self.ring.next_frame()
     }
 
     fn read_kernel_stats(&mut self) {
@@ -519,7 +367,7 @@ impl Drop for AfPacket {
     fn drop(&mut self) {
         // SAFETY: unmapping the ring we mapped; no frame borrows it now
         // (frames borrow `self`).
-        unsafe { libc::munmap(self.ring.cast(), self.ring_len) };
+        unsafe { libc::munmap(self.ring.base().cast(), self.ring_len) };
     }
 }
 

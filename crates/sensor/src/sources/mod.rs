@@ -18,6 +18,8 @@ mod input;
 mod pcapng;
 #[cfg(test)]
 mod tests;
+#[cfg(target_os = "linux")]
+pub mod tpacket_ring;
 
 use std::io;
 
