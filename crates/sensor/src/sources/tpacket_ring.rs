@@ -313,7 +313,16 @@ pub fn fuzz_ring(data: &[u8]) {
     };
     let range = bytes.as_ptr_range();
     // SAFETY: two blocks of BS bytes, alive for the whole walk.
-    let mut ring = unsafe { Ring::new(bytes.as_mut_ptr(), BS, 2, link, 0, data.len() % 3 == 0) };
+    let mut ring = unsafe {
+        Ring::new(
+            bytes.as_mut_ptr(),
+            BS,
+            2,
+            link,
+            0,
+            data.len().is_multiple_of(3),
+        )
+    };
     let mut frames = 0usize;
     while let Some((f, _)) = ring.next_frame() {
         let inside = range.contains(&f.data.as_ptr())
