@@ -331,7 +331,24 @@ fn scenario(workers: &str, tag: &str) -> Essentials {
         }
         lines.push(line);
     }
-    // While it runs: privileges dropped, metrics served.
+    // While it runs, the silent connection's first thresholds have fired
+    // on the wall clock and reached the file (flushed every second), not
+    // only at the stop.
+    let silent = flows(&lines)
+        .into_iter()
+        .find(|f| f["open"] == Value::Bool(true))
+        .expect("the open connection")["sport"]
+        .to_string();
+    let so_far = std::fs::read_to_string(logdir.join("conn_long.log")).unwrap_or_default();
+    let early = so_far
+        .lines()
+        .filter(|l| l.contains(&format!("\t{silent}\t{SERVER_IP}\t8081\t")))
+        .count();
+    assert!(
+        early >= 2,
+        "only {early} rows for port {silent} before the stop:\n{so_far}"
+    );
+    // Privileges dropped, metrics served.
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
     assert!(
