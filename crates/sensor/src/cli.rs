@@ -32,6 +32,12 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub workers: Option<u32>,
 
+    /// Export flows to a NetFlow/IPFIX collector: `ipfix://HOST:PORT`,
+    /// `netflow9://HOST:PORT` or `netflow5://HOST:PORT` (repeatable;
+    /// replaces `export.collectors`).
+    #[arg(long = "export", value_name = "URL")]
+    pub export: Vec<String>,
+
     /// After opening the interfaces, run as USER (same as
     /// `--set run.user=USER`).
     #[arg(short = 'u', long = "user", value_name = "USER")]

@@ -49,6 +49,27 @@ fn main() -> ExitCode {
                     s.evicted, s.untracked
                 );
             }
+            for e in &s.export {
+                eprintln!(
+                    "connwatch: exported {} flow records in {} datagrams to {}{}{}",
+                    e.records,
+                    e.datagrams,
+                    e.url,
+                    if e.skipped_ipv6 > 0 {
+                        format!(
+                            "; {} IPv6 flow records skipped (NetFlow v5 is IPv4 only)",
+                            e.skipped_ipv6
+                        )
+                    } else {
+                        String::new()
+                    },
+                    if e.send_errors > 0 {
+                        format!("; {} datagrams could not be sent", e.send_errors)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
             for (name, n) in &s.weird_names {
                 eprintln!("connwatch: weird {name}: {n}");
             }

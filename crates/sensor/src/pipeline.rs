@@ -48,6 +48,8 @@ pub struct Summary {
     pub untracked: u64,
     /// Live capture: packets the kernel saw and dropped (ring full).
     pub kernel: Option<(u64, u64)>,
+    /// Flow export, per collector.
+    pub export: Vec<crate::sinks::ExportReport>,
 }
 
 /// Peak resident memory of this process so far (`VmHWM` in
@@ -82,6 +84,13 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
         frag_timeout: t.frag_timeout,
         max_connections: t.max_connections,
         capture_ignore: LocalNets::new(cfg.capture_ignore.clone()),
+        export: cfg
+            .export
+            .as_ref()
+            .map(|e| connwatch_track::ExportTimeouts {
+                active: e.active,
+                inactive: e.inactive,
+            }),
         ignore_checksums: cfg.ignore_checksums,
         tcp_server_ports: cfg.likely_server_ports.tcp.clone(),
         udp_server_ports: cfg.likely_server_ports.udp.clone(),
@@ -133,20 +142,41 @@ pub(crate) struct Sinks {
     conn: ConnLogSink,
     conn_long: Option<ConnLongLogSink>,
     notice: Option<NoticeLogSink>,
+    export: Option<crate::sinks::NetflowExporterSink>,
+    /// What the exporter sent, once finished.
+    pub(crate) export_reports: Vec<crate::sinks::ExportReport>,
 }
 
 impl Sinks {
-    pub(crate) fn new(cfg: &SensorConfig) -> Self {
+    pub(crate) fn new(cfg: &SensorConfig) -> Result<Self> {
         let dir = &cfg.log_dir;
         let l = &cfg.long;
-        Sinks {
+        let export = match &cfg.export {
+            Some(e) => Some(
+                crate::sinks::NetflowExporterSink::new(e)
+                    .context("cannot open the UDP socket for flow export")?,
+            ),
+            None => None,
+        };
+        Ok(Sinks {
+            export,
+            export_reports: Vec::new(),
             conn: ConnLogSink::new(dir, cfg.log_format),
             conn_long: l
                 .enabled
                 .then(|| ConnLongLogSink::new(dir, cfg.log_format, l.extra_columns)),
             notice: (l.enabled && (l.notice || l.slow.is_some()))
                 .then(|| NoticeLogSink::new(dir, cfg.log_format, l.notice, l.slow.clone())),
+        })
+    }
+
+    /// Sends what the exporter still holds (once; later calls do nothing).
+    pub(crate) fn finish_export(&mut self) -> Vec<crate::sinks::ExportReport> {
+        let reports = self.export.as_mut().map(|e| e.finish()).unwrap_or_default();
+        if !reports.is_empty() {
+            self.export_reports = reports.clone();
         }
+        reports
     }
 
     /// Writes one event to the logs it belongs in, counting it.
@@ -163,6 +193,11 @@ impl Sinks {
                 }
                 if let Some(notice) = self.notice.as_mut() {
                     summary.notices += notice.write_interim(record, report)?;
+                }
+            }
+            ConnEvent::Flow(flow) => {
+                if let Some(export) = self.export.as_mut() {
+                    export.write_flow(flow);
                 }
             }
         }
@@ -194,6 +229,7 @@ impl Sinks {
     }
 
     pub(crate) fn finish(&mut self) -> Result<()> {
+        self.finish_export();
         // Try every file, report the first failure.
         let conn = self.conn.finish();
         let long = self.conn_long.as_mut().map_or(Ok(()), |s| s.finish());
@@ -238,7 +274,7 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
 
     std::fs::create_dir_all(&cfg.log_dir)
         .with_context(|| format!("cannot create log directory {}", cfg.log_dir.display()))?;
-    let mut sinks = Sinks::new(cfg);
+    let mut sinks = Sinks::new(cfg)?;
     let mut analyzer = PacketAnalyzer::new(tracker_config(cfg));
     let mut summary = Summary::default();
     let progress = std::io::stderr().is_terminal();
@@ -281,6 +317,7 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
     }
     drain(&mut analyzer, &mut sinks, &mut summary)?;
     sinks.finish()?;
+    summary.export = std::mem::take(&mut sinks.export_reports);
     summary.weirds = analyzer.anomaly_total();
     summary.weird_names = analyzer.anomalies().collect();
     let st = analyzer.tracker_ref().stats();
@@ -357,13 +394,13 @@ mod tests {
 
     #[test]
     fn sinks_follow_the_switches() {
-        let s = Sinks::new(&config(&[]));
+        let s = Sinks::new(&config(&[])).unwrap();
         assert!(s.conn_long.is_some() && s.notice.is_some());
-        let s = Sinks::new(&config(&["long.notice=false"]));
+        let s = Sinks::new(&config(&["long.notice=false"])).unwrap();
         assert!(s.notice.is_some()); // the slow notice is still on
-        let s = Sinks::new(&config(&["long.notice=false", "long.slow.enabled=false"]));
+        let s = Sinks::new(&config(&["long.notice=false", "long.slow.enabled=false"])).unwrap();
         assert!(s.conn_long.is_some() && s.notice.is_none());
-        let s = Sinks::new(&config(&["long.enabled=false"]));
+        let s = Sinks::new(&config(&["long.enabled=false"])).unwrap();
         assert!(s.conn_long.is_none() && s.notice.is_none());
     }
 }

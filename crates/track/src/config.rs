@@ -226,8 +226,29 @@ pub struct TrackerConfig {
     /// Packets whose outer source or destination lies in one of these
     /// networks are dropped before tracking (a capture filter).
     pub capture_ignore: LocalNets,
+    /// Flow export (NetFlow/IPFIX records by active and inactive timeout);
+    /// `None` turns it off.
+    pub export: Option<ExportTimeouts>,
     /// Upper bound on IP fragments held for reassembly, in bytes.
     pub max_fragment_bytes: usize,
+}
+
+/// Flow export timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportTimeouts {
+    /// A record open this long is cut (`ip flow-cache timeout active`).
+    pub active: Duration,
+    /// A flow idle this long is exported and closed.
+    pub inactive: Duration,
+}
+
+impl Default for ExportTimeouts {
+    fn default() -> Self {
+        ExportTimeouts {
+            active: Duration::from_secs(30 * 60),
+            inactive: Duration::from_secs(15),
+        }
+    }
 }
 
 impl TrackerConfig {
@@ -274,6 +295,7 @@ impl Default for TrackerConfig {
             long: Some(LongConfig::default()),
             max_connections: 0,
             capture_ignore: LocalNets::empty(),
+            export: None,
             max_fragment_bytes: 64 << 20,
         }
     }

@@ -119,6 +119,8 @@ pub fn encode_frame(
 pub fn config(flags: u8) -> TrackerConfig {
     let mut cfg = TrackerConfig {
         ignore_checksums: flags & FLAG_CHECKSUMS == 0,
+        // Flow export is always on: its records must add up (below).
+        export: Some(crate::ExportTimeouts::default()),
         ..TrackerConfig::default()
     };
     if flags & FLAG_TIGHT != 0 {
@@ -135,6 +137,10 @@ pub fn config(flags: u8) -> TrackerConfig {
         cfg.ip_tunnel_timeout = s(30);
         cfg.interactive_inactivity_timeout = s(20);
         cfg.dns_session_timeout = s(2);
+        cfg.export = Some(crate::ExportTimeouts {
+            active: s(5),
+            inactive: s(2),
+        });
         if let Some(long) = cfg.long.as_mut() {
             long.durations = vec![s(2), s(5), s(15)];
             long.repeat_last = true;
@@ -237,6 +243,8 @@ struct Checker {
     /// Per uid with long reports: last threshold, packets (both
     /// directions) at that report, whether the slow notice was raised.
     long: HashMap<Uid, (Duration, u64, bool)>,
+    /// Per flow id: packets and bytes exported so far (both directions).
+    flows: HashMap<u64, (u64, u64)>,
     frames: u64,
     /// Network time of the current frame, and the range of all frames.
     now: Timestamp,
@@ -262,6 +270,16 @@ impl Checker {
         match &ev {
             ConnEvent::Finished(rec) => self.finished_record(rec),
             ConnEvent::Interim { record, report } => self.interim(record, report),
+            ConnEvent::Flow(f) => {
+                let rev = f.reverse.unwrap_or(f.forward);
+                assert!(
+                    f.forward.packets + rev.packets > 0,
+                    "an empty flow record: {f:?}"
+                );
+                let e = self.flows.entry(f.flow_id).or_default();
+                e.0 += f.forward.packets + rev.packets;
+                e.1 += f.forward.octets + rev.octets;
+            }
         }
         self.all.push(ev);
     }
@@ -269,6 +287,17 @@ impl Checker {
     fn finished_record(&mut self, rec: &ConnRecord) {
         let uid = rec.uid;
         assert!(self.finished.insert(uid), "uid {uid} finished twice");
+        // The flow records of a connection add up to its totals.
+        let id = uid.lo ^ (u64::from(uid.hi) << 32);
+        let (pkts, bytes) = self.flows.remove(&id).unwrap_or_default();
+        assert_eq!(
+            (pkts, bytes),
+            (
+                rec.orig_pkts + rec.resp_pkts,
+                rec.orig_ip_bytes + rec.resp_ip_bytes
+            ),
+            "{uid}: flow records do not add up"
+        );
         check_record(rec, self.min_ts, self.max_ts, !self.went_back);
         if !self.went_back {
             assert!(

@@ -24,7 +24,7 @@ pub mod uid;
 mod tests;
 
 pub use analyzer::{AnalyzerStats, PacketAnalyzer};
-pub use config::{LongConfig, PortSet, SlowCriteria, TrackerConfig};
+pub use config::{ExportTimeouts, LongConfig, PortSet, SlowCriteria, TrackerConfig};
 pub use record::{
     ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
     TunnelParents,

@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod fuzzing;
 pub mod ip;
 pub mod link;
+pub mod netflow;
 pub mod time;
 pub mod transport;
 pub mod tunnel;

@@ -50,6 +50,56 @@ pub struct RawConfig {
     pub run: RunSection,
     /// The Prometheus endpoint (live capture).
     pub metrics: MetricsSection,
+    /// NetFlow v5/v9 and IPFIX export.
+    pub export: ExportSection,
+}
+
+/// `[export]`: connections exported as flow records to NetFlow/IPFIX
+/// collectors over UDP, cut by the active and inactive timeouts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportSection {
+    /// Collectors, as `ipfix://HOST:PORT`, `netflow9://HOST:PORT` or
+    /// `netflow5://HOST:PORT`. Default `[]` (no export). The `--export`
+    /// flags replace the list.
+    pub collectors: Vec<String>,
+    /// A flow record open this long is exported and a new one starts
+    /// (`ip flow-cache timeout active`). Default `"30min"`.
+    pub active_timeout: String,
+    /// A flow without packets for this long is exported and closed.
+    /// Default `"15s"`.
+    pub inactive_timeout: String,
+    /// IPFIX only: one RFC 5103 bidirectional record per interval (reverse
+    /// elements, source = the originator) instead of one record per
+    /// direction. Default `false`.
+    pub biflow: bool,
+    /// Largest UDP payload sent, bytes. Default `1464` (30 NetFlow v5
+    /// records; fits a 1500-byte MTU over IPv4).
+    pub max_datagram: u32,
+    /// Observation domain (IPFIX), source id (v9), engine id (v5, low
+    /// byte). Default `0`.
+    pub observation_domain: u32,
+    /// Templates are sent again after this long (export time). Default
+    /// `"60s"`.
+    pub template_refresh: String,
+    /// ... or after this many datagrams, whichever comes first. Default
+    /// `20`.
+    pub template_refresh_datagrams: u32,
+}
+
+impl Default for ExportSection {
+    fn default() -> Self {
+        ExportSection {
+            collectors: Vec::new(),
+            active_timeout: "30min".into(),
+            inactive_timeout: "15s".into(),
+            biflow: false,
+            max_datagram: 1464,
+            observation_domain: 0,
+            template_refresh: "60s".into(),
+            template_refresh_datagrams: 20,
+        }
+    }
 }
 
 /// `[log]`

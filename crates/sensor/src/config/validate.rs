@@ -81,6 +81,70 @@ pub struct SensorConfig {
     pub capture_ignore: Vec<Cidr>,
     /// Live capture settings (used with [`Input::Live`]).
     pub live: LiveSettings,
+    /// Flow export; `None` when no collector is configured.
+    pub export: Option<ExportSettings>,
+}
+
+/// One export destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collector {
+    /// As written (`ipfix://127.0.0.1:4739`).
+    pub url: String,
+    /// Protocol.
+    pub version: connwatch_wire::netflow::Version,
+    /// Resolved address.
+    pub addr: std::net::SocketAddr,
+}
+
+/// `[export]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSettings {
+    /// Where to send.
+    pub collectors: Vec<Collector>,
+    /// Active timeout.
+    pub active: Duration,
+    /// Inactive timeout.
+    pub inactive: Duration,
+    /// RFC 5103 biflow records (IPFIX).
+    pub biflow: bool,
+    /// Largest UDP payload.
+    pub max_datagram: usize,
+    /// Observation domain / source id / engine id.
+    pub observation_domain: u32,
+    /// Template refresh interval.
+    pub template_refresh: Duration,
+    /// Template refresh every this many datagrams.
+    pub template_refresh_datagrams: u32,
+}
+
+/// Parses `ipfix://HOST:PORT` (also `netflow9://`, `netflow5://`).
+pub fn parse_collector(url: &str) -> Result<Collector, String> {
+    use connwatch_wire::netflow::Version;
+    use std::net::ToSocketAddrs;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        format!("`{url}`: expected ipfix://, netflow9:// or netflow5://HOST:PORT")
+    })?;
+    let version = match scheme.to_ascii_lowercase().as_str() {
+        "ipfix" => Version::Ipfix,
+        "netflow9" | "nf9" | "v9" => Version::V9,
+        "netflow5" | "nf5" | "v5" => Version::V5,
+        other => {
+            return Err(format!(
+                "`{url}`: unknown scheme `{other}` (ipfix, netflow9 or netflow5)"
+            ))
+        }
+    };
+    let addr = rest
+        .trim_end_matches('/')
+        .to_socket_addrs()
+        .map_err(|e| format!("`{url}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{url}`: no address"))?;
+    Ok(Collector {
+        url: url.to_string(),
+        version,
+        addr,
+    })
 }
 
 /// Settings of a live sensor, checked.
@@ -411,6 +475,7 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
     };
     let live_input = matches!(input, Some(Input::Live(_)));
     let (live, capture_ignore) = validate_live(cli, &raw, &mut errors);
+    let export = validate_export(cli, &raw, &mut errors);
     let mut track = track;
     track.max_connections = match raw.track.max_connections {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
@@ -453,6 +518,61 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         long,
         capture_ignore,
         live,
+        export,
+    })
+}
+
+/// `[export]` and `--export`.
+fn validate_export(cli: &Cli, raw: &RawConfig, errors: &mut Vec<String>) -> Option<ExportSettings> {
+    let e = &raw.export;
+    let urls = if cli.export.is_empty() {
+        &e.collectors
+    } else {
+        &cli.export
+    };
+    let mut collectors = Vec::new();
+    for (i, url) in urls.iter().enumerate() {
+        match parse_collector(url) {
+            Ok(c) => collectors.push(c),
+            Err(msg) => errors.push(format!("export.collectors[{i}]: {msg}")),
+        }
+    }
+    let mut dur = |key: &str, text: &str| match parse_duration(text) {
+        Ok(d) if d.0 > 0 => d,
+        Ok(_) => {
+            errors.push(format!("export.{key}: must be positive, got `{text}`"));
+            Duration::from_secs(1)
+        }
+        Err(msg) => {
+            errors.push(format!("export.{key}: {msg}"));
+            Duration::from_secs(1)
+        }
+    };
+    let active = dur("active_timeout", &e.active_timeout);
+    let inactive = dur("inactive_timeout", &e.inactive_timeout);
+    let template_refresh = dur("template_refresh", &e.template_refresh);
+    if !(576..=65_507).contains(&e.max_datagram) {
+        errors.push(format!(
+            "export.max_datagram: {} is outside 576..=65507",
+            e.max_datagram
+        ));
+    }
+    if e.biflow
+        && collectors
+            .iter()
+            .any(|c| c.version != connwatch_wire::netflow::Version::Ipfix)
+    {
+        errors.push("export.biflow: biflow records exist only in IPFIX (ipfix://)".into());
+    }
+    (!collectors.is_empty()).then(|| ExportSettings {
+        collectors,
+        active,
+        inactive,
+        biflow: e.biflow,
+        max_datagram: e.max_datagram as usize,
+        observation_domain: e.observation_domain,
+        template_refresh,
+        template_refresh_datagrams: e.template_refresh_datagrams.max(1),
     })
 }
 

@@ -143,7 +143,7 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
     );
 
     // 4. The writer.
-    let mut writer = Writer::new(cfg, counters.clone());
+    let mut writer = Writer::new(cfg, counters.clone())?;
     let mut summary = Summary::default();
     let mut done = 0;
     let mut failure: Option<String> = None;
@@ -187,6 +187,7 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
         let _ = h.join();
     }
     let finished = writer.finish();
+    summary.export = std::mem::take(&mut writer.sinks.export_reports);
     let t = Totals::sum(&counters);
     summary.packets = t.packets;
     summary.weirds = t.weirds;
@@ -218,15 +219,15 @@ struct Writer {
 }
 
 impl Writer {
-    fn new(cfg: &SensorConfig, counters: Vec<Arc<WorkerCounters>>) -> Self {
+    fn new(cfg: &SensorConfig, counters: Vec<Arc<WorkerCounters>>) -> Result<Self> {
         let now = unix_secs();
         let rotate_every = cfg.live.rotate_interval.map(|d| d.as_secs_f64());
         let stats_every = cfg.live.stats_interval.map(|d| d.as_secs_f64());
         // Rotation at multiples of the interval since the epoch (Zeek's
         // default base time, 0:00 UTC).
         let next_rotate = rotate_every.map_or(f64::INFINITY, |iv| ((now / iv).floor() + 1.0) * iv);
-        Writer {
-            sinks: Sinks::new(cfg),
+        Ok(Writer {
+            sinks: Sinks::new(cfg)?,
             stats: stats_every.map(|_| StatsLogSink::new(&cfg.log_dir, cfg.log_format)),
             counters,
             rotate_every,
@@ -235,7 +236,7 @@ impl Writer {
             next_rotate,
             next_stats: stats_every.map_or(f64::INFINITY, |iv| now + iv),
             prev: Totals::default(),
-        }
+        })
     }
 
     fn periodic(&mut self) -> Result<()> {

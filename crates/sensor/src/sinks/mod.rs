@@ -8,6 +8,7 @@
 pub mod conn_log;
 pub mod conn_long_log;
 pub mod format;
+pub mod netflow_exporter;
 pub mod notice_log;
 pub mod stats_log;
 pub mod wall_clock;
@@ -23,6 +24,7 @@ use connwatch_wire::Timestamp;
 
 pub use conn_log::ConnLogSink;
 pub use conn_long_log::ConnLongLogSink;
+pub use netflow_exporter::{ExportReport, NetflowExporterSink};
 pub use notice_log::NoticeLogSink;
 pub use stats_log::{StatsLine, StatsLogSink};
 pub use zeek_log::{LogFormat, Row, ZeekLogWriter};

@@ -7,6 +7,7 @@
 
 mod dsl;
 
+mod export;
 mod long;
 
 mod orientation;

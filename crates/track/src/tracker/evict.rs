@@ -109,7 +109,7 @@ impl ConnTracker {
     fn evict(&mut self, best: Option<Score>) -> bool {
         match best {
             Some((_, _, idx)) => {
-                self.remove(idx);
+                self.remove(idx, connwatch_wire::netflow::EndReason::LackOfResources);
                 self.stats.evicted += 1;
                 true
             }

@@ -4,6 +4,9 @@
 
 use connwatch_wire::Timestamp;
 
+use connwatch_wire::netflow::EndReason;
+
+use super::export::ExportState;
 use super::{ConnTracker, Meta, TimerItem, TimerKind};
 use crate::conn::ProtoState;
 
@@ -14,24 +17,30 @@ impl ConnTracker {
         }
     }
 
-    pub(super) fn is_current(meta: &[Meta], item: &TimerItem) -> bool {
+    pub(super) fn is_current(meta: &[Meta], xstate: &[ExportState], item: &TimerItem) -> bool {
         meta.get(item.idx as usize).is_some_and(|m| {
             m.gen == item.gen
                 && match item.kind {
                     TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
                     TimerKind::LongReport => true,
+                    TimerKind::Export => ExportState::timer_current(xstate, item),
                     _ => item.epoch == m.analyzer_epoch,
                 }
         })
     }
 
     pub(super) fn sweep_timers(&mut self) {
-        let meta = &self.meta;
-        self.wheel.retain(|item| Self::is_current(meta, item));
+        let (meta, xstate) = (&self.meta, &self.xstate);
+        self.wheel
+            .retain(|item| Self::is_current(meta, xstate, item));
     }
 
     pub(super) fn fire(&mut self, item: TimerItem, deadline: f64, now: Timestamp) {
-        if !Self::is_current(&self.meta, &item) {
+        if !Self::is_current(&self.meta, &self.xstate, &item) {
+            return;
+        }
+        if item.kind == TimerKind::Export {
+            self.export_timer(item, now);
             return;
         }
         if item.kind == TimerKind::LongReport {
@@ -48,7 +57,7 @@ impl ConnTracker {
         // still made, in time order, even if the clock jumped past both.
         let mut ended = deadline;
         let remove = match item.kind {
-            TimerKind::LongReport => false,
+            TimerKind::LongReport | TimerKind::Export => false,
             TimerKind::Inactivity => {
                 let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
                 let expiry = conn.last.as_zeek_secs() + timeout;
@@ -92,7 +101,13 @@ impl ConnTracker {
             // (`long_report` makes no row for a connection that has
             // ended, and then stops the loop.)
             while self.next_report_before(item.idx, ended) && self.long_report(item.idx) {}
-            self.remove(item.idx);
+            // Flow export: an ended TCP connection is an "end of flow", any
+            // other removal by a timer an idle one.
+            let reason = match self.conns[item.idx as usize].as_ref().map(|c| &c.state) {
+                Some(ProtoState::Tcp(t)) if t.has_ended() => EndReason::EndOfFlow,
+                _ => EndReason::Idle,
+            };
+            self.remove(item.idx, reason);
         }
     }
 }

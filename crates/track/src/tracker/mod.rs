@@ -24,9 +24,11 @@ use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
+use connwatch_wire::netflow::EndReason;
 
 mod evict;
 mod expiry;
+mod export;
 mod long;
 
 /// The kinds of timer a connection can have.
@@ -45,6 +47,8 @@ pub(crate) enum TimerKind {
     DnsExpire,
     /// The next long-connection threshold (conn_long.log).
     LongReport,
+    /// Flow export: the active or inactive timeout of the open record.
+    Export,
 }
 
 /// What the wheel holds: which connection (slot + generation), which timer,
@@ -281,6 +285,8 @@ pub struct ConnTracker {
     finish_cursor: usize,
     /// With a cap: eviction candidates in creation order (slot, gen).
     evict_queue: std::collections::VecDeque<(u32, u32)>,
+    /// Flow export state per slot (empty when export is off).
+    xstate: Vec<export::ExportState>,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -350,6 +356,7 @@ impl ConnTracker {
             evict_rng: cfg.uid_seed | 1,
             finish_cursor: 0,
             evict_queue: std::collections::VecDeque::new(),
+            xstate: Vec::new(),
             cfg,
         }
     }
@@ -460,8 +467,13 @@ impl ConnTracker {
             }
             let idx = self.finish_cursor;
             self.finish_cursor += 1;
-            if self.conns[idx].is_some() {
-                self.remove(idx as u32);
+            if let Some(conn) = &self.conns[idx] {
+                // A TCP connection already closed or reset ended by itself.
+                let reason = match &conn.state {
+                    ProtoState::Tcp(t) if t.has_ended() => EndReason::EndOfFlow,
+                    _ => EndReason::Forced,
+                };
+                self.remove(idx as u32, reason);
                 n += 1;
             }
         }
@@ -470,10 +482,13 @@ impl ConnTracker {
         true
     }
 
-    fn remove(&mut self, idx: u32) {
+    /// Removes a connection that ended for `reason` (the flow export's
+    /// `flowEndReason` of its last record).
+    fn remove(&mut self, idx: u32, reason: EndReason) {
         let Some(conn) = self.conns.get_mut(idx as usize).and_then(Option::take) else {
             return;
         };
+        self.export_final(idx, &conn, reason, conn.last);
         let m = &mut self.meta[idx as usize];
         m.gen = m.gen.wrapping_add(1);
         let hash = self.hash(&conn.key);
@@ -653,7 +668,7 @@ impl ConnTracker {
                     _ => false,
                 };
                 if reuse {
-                    self.remove(idx);
+                    self.remove(idx, EndReason::EndOfFlow);
                     self.create(pkt, key, hash, src_is_a, proto, sport, dport)?
                 } else {
                     self.check_encapsulation(idx, pkt.encap);
@@ -766,13 +781,22 @@ impl ConnTracker {
                 true
             }
         };
-        Some(ConnRef {
+        let cref = ConnRef {
             index: idx,
             uid: conn.uid(),
             resp_port: conn.resp_port(),
             is_orig,
             accepted,
-        })
+        };
+        if accepted && self.cfg.export.is_some() {
+            let (flags, icmp) = match pkt.l4 {
+                L4::Tcp(t) => (t.flags.0, 0),
+                L4::Icmp(m) => (0, u16::from(m.icmp_type) << 8 | u16::from(m.code)),
+                _ => (0, 0),
+            };
+            self.export_packet(idx, src_is_a, pkt.ts, flags, ip.tos, icmp);
+        }
+        Some(cref)
     }
 
     /// `Connection::CheckEncapsulation` plus conn.log's tunnel_parents.
@@ -927,6 +951,7 @@ impl ConnTracker {
         self.table.insert(hash, idx);
         self.stats.connections += 1;
         self.stats.open += 1;
+        self.export_new(idx, pkt.ts);
         self.stats.created_by_proto[proto_slot(proto)] += 1;
         self.stats.open_by_proto[proto_slot(proto)] += 1;
         if cap > 0 {

@@ -1,0 +1,285 @@
+//! The fixed templates connwatch exports with, and how a record fills them.
+//!
+//! Four templates: IPv4 and IPv6, unidirectional or RFC 5103 biflow. The
+//! field list is the same in NetFlow v9 and IPFIX (v9 type numbers are the
+//! IPFIX IE ids); reverse elements exist only in IPFIX (enterprise bit set,
+//! PEN 29305). Counters are sent as 8-byte values, times as absolute
+//! milliseconds (IE 152/153).
+
+use core::net::IpAddr;
+
+use super::{FlowRecord, FlowSide};
+
+/// The IPFIX reverse information element private enterprise number.
+pub const REVERSE_PEN: u32 = 29305;
+
+/// One field specifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// IE id (v9 type).
+    pub id: u16,
+    /// Length in bytes.
+    pub len: u16,
+    /// A reverse element (IPFIX only).
+    pub reverse: bool,
+}
+
+const fn f(id: u16, len: u16) -> Field {
+    Field {
+        id,
+        len,
+        reverse: false,
+    }
+}
+
+const fn r(id: u16, len: u16) -> Field {
+    Field {
+        id,
+        len,
+        reverse: true,
+    }
+}
+
+/// IE ids used (IANA; v9 names in the comments).
+pub mod ie {
+    /// octetDeltaCount (IN_BYTES).
+    pub const OCTETS: u16 = 1;
+    /// packetDeltaCount (IN_PKTS).
+    pub const PACKETS: u16 = 2;
+    /// protocolIdentifier (PROTOCOL).
+    pub const PROTOCOL: u16 = 4;
+    /// ipClassOfService (SRC_TOS).
+    pub const TOS: u16 = 5;
+    /// tcpControlBits (TCP_FLAGS).
+    pub const TCP_FLAGS: u16 = 6;
+    /// sourceTransportPort (L4_SRC_PORT).
+    pub const SRC_PORT: u16 = 7;
+    /// sourceIPv4Address (IPV4_SRC_ADDR).
+    pub const SRC_V4: u16 = 8;
+    /// ingressInterface (INPUT_SNMP).
+    pub const INPUT: u16 = 10;
+    /// destinationTransportPort (L4_DST_PORT).
+    pub const DST_PORT: u16 = 11;
+    /// destinationIPv4Address (IPV4_DST_ADDR).
+    pub const DST_V4: u16 = 12;
+    /// egressInterface (OUTPUT_SNMP).
+    pub const OUTPUT: u16 = 14;
+    /// sourceIPv6Address.
+    pub const SRC_V6: u16 = 27;
+    /// destinationIPv6Address.
+    pub const DST_V6: u16 = 28;
+    /// icmpTypeCodeIPv4 (ICMP_TYPE).
+    pub const ICMP_V4: u16 = 32;
+    /// vlanId (SRC_VLAN).
+    pub const VLAN: u16 = 58;
+    /// flowEndReason.
+    pub const END_REASON: u16 = 136;
+    /// icmpTypeCodeIPv6.
+    pub const ICMP_V6: u16 = 139;
+    /// flowId.
+    pub const FLOW_ID: u16 = 148;
+    /// flowStartMilliseconds.
+    pub const START_MS: u16 = 152;
+    /// flowEndMilliseconds.
+    pub const END_MS: u16 = 153;
+    /// biflowDirection.
+    pub const BIFLOW_DIRECTION: u16 = 239;
+}
+
+macro_rules! fields {
+    ($src:expr, $dst:expr, $alen:expr, $icmp:expr $(, $extra:expr)*) => {
+        [
+            f($src, $alen),
+            f($dst, $alen),
+            f(ie::SRC_PORT, 2),
+            f(ie::DST_PORT, 2),
+            f(ie::PROTOCOL, 1),
+            f(ie::TCP_FLAGS, 1),
+            f(ie::TOS, 1),
+            f(ie::PACKETS, 8),
+            f(ie::OCTETS, 8),
+            f(ie::START_MS, 8),
+            f(ie::END_MS, 8),
+            f(ie::INPUT, 4),
+            f(ie::OUTPUT, 4),
+            f(ie::VLAN, 2),
+            f($icmp, 2),
+            f(ie::END_REASON, 1),
+            f(ie::FLOW_ID, 8),
+            $($extra,)*
+        ]
+    };
+}
+
+const V4: [Field; 17] = fields!(ie::SRC_V4, ie::DST_V4, 4, ie::ICMP_V4);
+const V6: [Field; 17] = fields!(ie::SRC_V6, ie::DST_V6, 16, ie::ICMP_V6);
+const V4_BI: [Field; 24] = fields!(
+    ie::SRC_V4,
+    ie::DST_V4,
+    4,
+    ie::ICMP_V4,
+    r(ie::PACKETS, 8),
+    r(ie::OCTETS, 8),
+    r(ie::TCP_FLAGS, 1),
+    r(ie::TOS, 1),
+    r(ie::START_MS, 8),
+    r(ie::END_MS, 8),
+    f(ie::BIFLOW_DIRECTION, 1)
+);
+const V6_BI: [Field; 24] = fields!(
+    ie::SRC_V6,
+    ie::DST_V6,
+    16,
+    ie::ICMP_V6,
+    r(ie::PACKETS, 8),
+    r(ie::OCTETS, 8),
+    r(ie::TCP_FLAGS, 1),
+    r(ie::TOS, 1),
+    r(ie::START_MS, 8),
+    r(ie::END_MS, 8),
+    f(ie::BIFLOW_DIRECTION, 1)
+);
+
+/// A template: id and fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Template {
+    /// Template id (≥ 256).
+    pub id: u16,
+    /// Fields in record order.
+    pub fields: &'static [Field],
+}
+
+impl Template {
+    /// Bytes of one data record.
+    pub fn record_len(&self) -> usize {
+        self.fields.iter().map(|f| usize::from(f.len)).sum()
+    }
+
+    /// Bytes of this template's record in a template set (IPFIX: reverse
+    /// fields carry a 4-byte enterprise number).
+    pub fn spec_len(&self, ipfix: bool) -> usize {
+        4 + self
+            .fields
+            .iter()
+            .map(|f| if ipfix && f.reverse { 8 } else { 4 })
+            .sum::<usize>()
+    }
+
+    /// Appends the template record (id, count, field specifiers).
+    pub fn write_spec(&self, out: &mut Vec<u8>, ipfix: bool) {
+        out.extend_from_slice(&self.id.to_be_bytes());
+        out.extend_from_slice(&(self.fields.len() as u16).to_be_bytes());
+        for f in self.fields {
+            if ipfix && f.reverse {
+                out.extend_from_slice(&(f.id | 0x8000).to_be_bytes());
+                out.extend_from_slice(&f.len.to_be_bytes());
+                out.extend_from_slice(&REVERSE_PEN.to_be_bytes());
+            } else {
+                out.extend_from_slice(&f.id.to_be_bytes());
+                out.extend_from_slice(&f.len.to_be_bytes());
+            }
+        }
+    }
+
+    /// Appends one data record for `rec`.
+    pub fn write_record(&self, out: &mut Vec<u8>, rec: &FlowRecord) {
+        let fwd = &rec.forward;
+        let rev = rec.reverse.unwrap_or(FlowSide {
+            packets: 0,
+            octets: 0,
+            start: fwd.start,
+            end: fwd.end,
+            tcp_flags: 0,
+            tos: 0,
+            icmp_type_code: 0,
+        });
+        for field in self.fields {
+            let side = if field.reverse { &rev } else { fwd };
+            match (field.id, field.len) {
+                (ie::SRC_V4 | ie::SRC_V6, _) => put_addr(out, rec.src),
+                (ie::DST_V4 | ie::DST_V6, _) => put_addr(out, rec.dst),
+                (ie::SRC_PORT, _) => out.extend_from_slice(&rec.src_port.to_be_bytes()),
+                (ie::DST_PORT, _) => out.extend_from_slice(&rec.dst_port.to_be_bytes()),
+                (ie::PROTOCOL, _) => out.push(rec.protocol),
+                (ie::TCP_FLAGS, _) => out.push(side.tcp_flags),
+                (ie::TOS, _) => out.push(side.tos),
+                (ie::PACKETS, _) => out.extend_from_slice(&side.packets.to_be_bytes()),
+                (ie::OCTETS, _) => out.extend_from_slice(&side.octets.to_be_bytes()),
+                (ie::START_MS, _) => out.extend_from_slice(&millis(side.start).to_be_bytes()),
+                (ie::END_MS, _) => out.extend_from_slice(&millis(side.end).to_be_bytes()),
+                (ie::INPUT | ie::OUTPUT, _) => out.extend_from_slice(&0u32.to_be_bytes()),
+                (ie::VLAN, _) => out.extend_from_slice(&rec.vlan.unwrap_or(0).to_be_bytes()),
+                (ie::ICMP_V4 | ie::ICMP_V6, _) => {
+                    out.extend_from_slice(&fwd.icmp_type_code.to_be_bytes())
+                }
+                (ie::END_REASON, _) => out.push(rec.reason as u8),
+                (ie::FLOW_ID, _) => out.extend_from_slice(&rec.flow_id.to_be_bytes()),
+                // Source = the connection's initiator.
+                (ie::BIFLOW_DIRECTION, _) => out.push(1),
+                (_, len) => out.extend(core::iter::repeat_n(0u8, usize::from(len))),
+            }
+        }
+    }
+}
+
+fn put_addr(out: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+    }
+}
+
+/// Unix milliseconds of a timestamp (0 before the epoch).
+pub fn millis(t: crate::Timestamp) -> u64 {
+    u64::try_from(t.0.div_euclid(1_000_000)).unwrap_or(0)
+}
+
+/// The IPv4 unidirectional template.
+pub const IPV4: Template = Template {
+    id: 256,
+    fields: &V4,
+};
+/// The IPv6 unidirectional template.
+pub const IPV6: Template = Template {
+    id: 257,
+    fields: &V6,
+};
+/// The IPv4 biflow template (IPFIX).
+pub const IPV4_BIFLOW: Template = Template {
+    id: 258,
+    fields: &V4_BI,
+};
+/// The IPv6 biflow template (IPFIX).
+pub const IPV6_BIFLOW: Template = Template {
+    id: 259,
+    fields: &V6_BI,
+};
+
+/// The template for a record.
+pub fn for_record(rec: &FlowRecord, biflow: bool) -> &'static Template {
+    match (rec.is_ipv6(), biflow) {
+        (false, false) => &IPV4,
+        (true, false) => &IPV6,
+        (false, true) => &IPV4_BIFLOW,
+        (true, true) => &IPV6_BIFLOW,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_lengths() {
+        assert_eq!(IPV4.record_len(), 68);
+        assert_eq!(IPV6.record_len(), 92);
+        assert_eq!(IPV4_BIFLOW.record_len(), 68 + 35);
+        assert_eq!(IPV4_BIFLOW.spec_len(true), 4 + 24 * 4 + 6 * 4);
+        let mut spec = Vec::new();
+        IPV4_BIFLOW.write_spec(&mut spec, true);
+        assert_eq!(spec.len(), IPV4_BIFLOW.spec_len(true));
+        // The reverse packetDeltaCount: enterprise bit, PEN 29305.
+        let at = 4 + 17 * 4;
+        assert_eq!(&spec[at..at + 8], &[0x80, 0x02, 0, 8, 0, 0, 0x72, 0x79]);
+    }
+}
