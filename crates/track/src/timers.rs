@@ -7,6 +7,12 @@
 //! Cancellation is lazy: the owner checks whether a fired timer is still
 //! current (generation counters), so nothing is ever searched for or
 //! removed from the middle.
+//!
+//! Once network time reaches a millisecond, that millisecond's bucket
+//! moves into the sorted `due` list, so asking whether anything is due is
+//! one comparison with its last entry until the clock enters the next
+//! millisecond. Timers with equal deadlines fire in the order they were
+//! armed.
 
 /// Milliseconds per coarse tick (slot width 250 ms).
 const TICK_MS: i64 = 250;
@@ -27,18 +33,24 @@ fn ms_of(t: f64) -> i64 {
     }
 }
 
-/// Where the next due timer is.
-enum Loc {
-    /// At the end of `due`.
-    Due,
-    /// In a fine bucket, at an index.
-    Bucket(usize, usize),
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Entry<T> {
     deadline: f64,
+    /// Arming order, for equal deadlines (wraps after 2^32 timers).
+    seq: u32,
     item: T,
+}
+
+impl<T> Entry<T> {
+    /// Fires before `other`.
+    #[inline]
+    fn before(&self, other: &Self) -> bool {
+        match self.deadline.total_cmp(&other.deadline) {
+            core::cmp::Ordering::Less => true,
+            core::cmp::Ordering::Greater => false,
+            core::cmp::Ordering::Equal => self.seq < other.seq,
+        }
+    }
 }
 
 /// The wheel. `T` is a small handle saying what to do when the timer fires.
@@ -53,11 +65,16 @@ pub struct TimerWheel<T> {
     /// Coarse tick whose timers sit in `fine`.
     current: Option<i64>,
     fine: Vec<Vec<Entry<T>>>,
-    /// Fine buckets before this index are empty.
+    /// Fine buckets before this index are empty (moved to `due`).
     fine_pos: usize,
-    /// Timers known to be due, sorted latest first (popped from the end).
+    /// Timers of every millisecond up to `due_ms`, sorted latest first
+    /// (popped from the end).
     due: Vec<Entry<T>>,
+    /// The millisecond through which the buckets have been moved to `due`.
+    due_ms: i64,
     len: usize,
+    /// Arming counter.
+    seq: u32,
 }
 
 impl<T: Copy> Default for TimerWheel<T> {
@@ -75,7 +92,9 @@ impl<T: Copy> TimerWheel<T> {
             fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
             fine_pos: 0,
             due: Vec::new(),
+            due_ms: i64::MIN,
             len: 0,
+            seq: 0,
         }
     }
 
@@ -102,7 +121,12 @@ impl<T: Copy> TimerWheel<T> {
     /// Arms a timer for `deadline` (Zeek seconds).
     #[inline]
     pub fn push(&mut self, deadline: f64, item: T) {
-        let e = Entry { deadline, item };
+        let e = Entry {
+            deadline,
+            seq: self.seq,
+            item,
+        };
+        self.seq = self.seq.wrapping_add(1);
         self.len += 1;
         let ms = ms_of(deadline);
         let tick = ms.div_euclid(TICK_MS);
@@ -123,11 +147,8 @@ impl<T: Copy> TimerWheel<T> {
     /// Pops the earliest timer with `deadline <= now`, if any.
     #[inline]
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, T)> {
-        let (_, loc) = self.locate_due(now)?;
-        let e = match loc {
-            Loc::Due => self.due.pop()?,
-            Loc::Bucket(f, i) => self.fine[f].swap_remove(i),
-        };
+        self.peek_due(now)?;
+        let e = self.due.pop()?;
         self.len -= 1;
         Some((e.deadline, e.item))
     }
@@ -135,58 +156,53 @@ impl<T: Copy> TimerWheel<T> {
     /// The deadline of the timer [`pop_due`](Self::pop_due) would return.
     #[inline]
     pub fn peek_due(&mut self, now: f64) -> Option<f64> {
-        self.locate_due(now).map(|(d, _)| d)
+        let now_ms = ms_of(now);
+        if now_ms > self.due_ms {
+            self.reach(now_ms);
+        }
+        // Time going backwards leaves later timers waiting.
+        match self.due.last() {
+            Some(e) if e.deadline <= now => Some(e.deadline),
+            _ => None,
+        }
     }
 
-    fn locate_due(&mut self, now: f64) -> Option<(f64, Loc)> {
-        let now_ms = ms_of(now);
+    /// Moves every timer of the milliseconds up to `now_ms` into `due`.
+    fn reach(&mut self, now_ms: i64) {
         let tick = now_ms.div_euclid(TICK_MS);
         if self.current.is_none_or(|c| c < tick) {
             self.advance_to(tick);
         }
         if self.current == Some(tick) {
             let f = now_ms.rem_euclid(TICK_MS) as usize;
-            if self.fine_pos < f {
-                let start = self.due.len();
-                while self.fine_pos < f {
-                    let b = core::mem::take(&mut self.fine[self.fine_pos]);
-                    self.due.extend_from_slice(&b);
-                    self.fine[self.fine_pos] = b;
-                    self.fine[self.fine_pos].clear();
-                    self.fine_pos += 1;
-                }
-                if self.due.len() != start {
-                    self.sort_due();
-                }
+            let start = self.due.len();
+            while self.fine_pos <= f {
+                let b = &mut self.fine[self.fine_pos];
+                self.due.extend_from_slice(b);
+                b.clear();
+                self.fine_pos += 1;
             }
-            // The current bucket's timers are later than everything in
-            // `due`; they come only once `due` has nothing left for now.
-            if self.due.last().is_none_or(|e| e.deadline > now) {
-                let bucket = &self.fine[f];
-                let mut best: Option<usize> = None;
-                for (i, e) in bucket.iter().enumerate() {
-                    if e.deadline <= now && best.is_none_or(|b| e.deadline < bucket[b].deadline) {
-                        best = Some(i);
-                    }
-                }
-                return best.map(|i| (bucket[i].deadline, Loc::Bucket(f, i)));
+            if self.due.len() != start {
+                self.sort_due();
             }
         }
-        // Time going backwards leaves later timers waiting.
-        match self.due.last() {
-            Some(e) if e.deadline <= now => Some((e.deadline, Loc::Due)),
-            _ => None,
-        }
+        self.due_ms = now_ms;
     }
 
     fn sort_due(&mut self) {
-        self.due.sort_by(|a, b| b.deadline.total_cmp(&a.deadline));
+        self.due.sort_unstable_by(|a, b| {
+            if b.before(a) {
+                core::cmp::Ordering::Less
+            } else if a.before(b) {
+                core::cmp::Ordering::Greater
+            } else {
+                core::cmp::Ordering::Equal
+            }
+        });
     }
 
     fn insert_due(&mut self, e: Entry<T>) {
-        let pos = self
-            .due
-            .partition_point(|x| x.deadline.total_cmp(&e.deadline).is_gt());
+        let pos = self.due.partition_point(|x| e.before(x));
         self.due.insert(pos, e);
     }
 
@@ -313,6 +329,81 @@ mod tests {
         assert_eq!(w.pop_due(100.0), None);
         w.push(99.0, 1u8);
         assert_eq!(w.pop_due(100.0), Some((99.0, 1)));
+    }
+
+    #[test]
+    fn pushes_into_a_reached_millisecond() {
+        let mut w = TimerWheel::new();
+        w.push(100.0009, 1u8);
+        assert_eq!(w.pop_due(100.0001), None); // this millisecond is in `due`
+        w.push(100.0002, 2); // earlier than that bound, same millisecond
+        assert_eq!(w.pop_due(100.0003), Some((100.0002, 2)));
+        assert_eq!(w.pop_due(100.0004), None);
+        w.push(50.0, 3); // in the past
+        assert_eq!(w.pop_due(100.0004), Some((50.0, 3)));
+        assert_eq!(w.pop_due(100.0009), Some((100.0009, 1)));
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_arming_order() {
+        let mut w = TimerWheel::new();
+        assert_eq!(w.pop_due(10.0), None);
+        w.push(12.0, 1u8);
+        w.push(11.0, 2);
+        w.push(12.0, 3);
+        assert_eq!(w.pop_due(11.0), Some((11.0, 2)));
+        w.push(12.0, 4); // armed while 12.0 is still ahead, after 1 and 3
+        assert_eq!(w.pop_due(12.0), Some((12.0, 1)));
+        w.push(12.0, 5); // its millisecond is already reached: straight to `due`
+        let order: Vec<u8> = core::iter::from_fn(|| w.pop_due(12.0).map(|e| e.1)).collect();
+        assert_eq!(order, vec![3, 4, 5]);
+    }
+
+    proptest::proptest! {
+        /// The wheel pops exactly what a sorted list would, in order, for
+        /// any mix of pushes and clock steps (forwards, backwards, within
+        /// one millisecond).
+        #[test]
+        fn matches_a_sorted_list(ops in proptest::collection::vec(
+            (0u8..3, 0u32..5_000, 0u32..1_000), 1..300)) {
+            let mut w = TimerWheel::new();
+            let mut model: Vec<(f64, u32)> = Vec::new();
+            let mut now = 1_000.0f64;
+            // The tracker moves the clock before it arms anything.
+            proptest::prop_assert_eq!(w.pop_due(now), None);
+            for (i, (op, a, b)) in ops.into_iter().enumerate() {
+                let i = i as u32;
+                match op {
+                    0 => {
+                        // Deadlines around now, some sub-millisecond apart.
+                        let d = now - 0.5 + f64::from(a) * 0.001 + f64::from(b) * 1e-6;
+                        w.push(d, i);
+                        model.push((d, i));
+                    }
+                    1 => now += f64::from(a % 50) * 0.0001 + f64::from(b) * 1e-7,
+                    _ => now += f64::from(a) * 0.001 - 2.0,
+                }
+                loop {
+                    let got = w.pop_due(now);
+                    let due = model
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.0 <= now)
+                        .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0));
+                    match (got, due) {
+                        (None, None) => break,
+                        (Some((d, _)), Some((j, e))) => {
+                            proptest::prop_assert_eq!(d, e.0);
+                            // Equal deadlines may come in either order.
+                            let k = model.iter().position(|x| x.0 == d && Some(x.1) == got.map(|g| g.1))
+                                .unwrap_or(j);
+                            model.swap_remove(k);
+                        }
+                        (g, m) => proptest::prop_assert!(false, "wheel {:?} model {:?} at {}", g, m, now),
+                    }
+                }
+            }
+        }
     }
 
     #[test]
