@@ -9,6 +9,7 @@ pub mod conn_log;
 pub mod conn_long_log;
 pub mod format;
 pub mod notice_log;
+mod row_buf;
 pub mod wall_clock;
 pub mod zeek_fields;
 pub mod zeek_json;
