@@ -181,7 +181,9 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
         };
         analyzer.handle_frame(&frame);
         summary.packets += 1;
-        drain(&mut analyzer, &mut sinks, &mut summary)?;
+        if !analyzer.tracker_ref().events().is_empty() {
+            drain(&mut analyzer, &mut sinks, &mut summary)?;
+        }
         if progress && summary.packets & 0xffff == 0 {
             let s = started.elapsed().as_secs();
             if s >= next_progress {
@@ -199,7 +201,10 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
         eprintln!();
     }
     summary.tracker_bytes = analyzer.tracker_ref().memory_bytes();
-    analyzer.finish();
+    // Flushed in steps so the records waiting for the sinks stay few.
+    while !analyzer.finish_some(1024) {
+        drain(&mut analyzer, &mut sinks, &mut summary)?;
+    }
     drain(&mut analyzer, &mut sinks, &mut summary)?;
     sinks.finish()?;
     summary.weirds = analyzer.anomaly_total();

@@ -122,6 +122,12 @@ impl PacketAnalyzer {
         self.tracker.finish();
     }
 
+    /// Ends the input in steps of up to `max` connections; true when
+    /// done (see [`ConnTracker::finish_some`]).
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        self.tracker.finish_some(max)
+    }
+
     /// Processes one captured frame.
     pub fn handle_frame(&mut self, frame: &Frame<'_>) {
         self.stats.frames += 1;

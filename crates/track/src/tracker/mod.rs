@@ -257,6 +257,8 @@ pub struct ConnTracker {
     long_first: std::collections::VecDeque<(f64, u32, u32)>,
     events: Vec<ConnEvent>,
     stats: TrackerStats,
+    /// Next slot [`finish_some`](Self::finish_some) looks at.
+    finish_pos: usize,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -323,6 +325,7 @@ impl ConnTracker {
             long_first: std::collections::VecDeque::new(),
             events: Vec::new(),
             stats: TrackerStats::default(),
+            finish_pos: 0,
             cfg,
         }
     }
@@ -417,12 +420,29 @@ impl ConnTracker {
 
     /// Removes every connection (end of input), emitting their records.
     pub fn finish(&mut self) {
-        for idx in 0..self.conns.len() {
+        while !self.finish_some(usize::MAX) {}
+    }
+
+    /// End of input in steps: removes up to `max` connections (in slot
+    /// order, as [`finish`](Self::finish) does) and returns true once none
+    /// is left. Draining the events between steps keeps the pending
+    /// records few instead of one per open connection.
+    pub fn finish_some(&mut self, max: usize) -> bool {
+        let mut removed = 0;
+        while self.finish_pos < self.conns.len() {
+            if removed == max {
+                return false;
+            }
+            let idx = self.finish_pos;
+            self.finish_pos += 1;
             if self.conns[idx].is_some() {
                 self.remove(idx as u32);
+                removed += 1;
             }
         }
+        self.finish_pos = 0;
         while self.wheel.pop_any().is_some() {}
+        true
     }
 
     fn remove(&mut self, idx: u32) {
