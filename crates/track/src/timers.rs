@@ -41,6 +41,13 @@ struct Entry<T> {
     item: T,
 }
 
+/// An integer that orders like `f64::total_cmp`.
+#[inline]
+fn total_order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
 impl<T> Entry<T> {
     /// Fires before `other`.
     #[inline]
@@ -53,6 +60,139 @@ impl<T> Entry<T> {
     }
 }
 
+/// Entries per block of a coarse slot's list.
+const BLOCK: usize = 32;
+/// Blocks per allocation (never moved, never freed: reused).
+const BLOCKS_PER_CHUNK: usize = 256;
+/// No block.
+const NIL: u32 = u32::MAX;
+
+/// Storage for the coarse slots: each slot is a list of fixed-size blocks
+/// taken from, and given back to, one shared free list. A slot fills once
+/// per turn of the wheel; with a `Vec` per slot every turn grew and shrank
+/// thousands of buffers, which left the allocator's heap fragmented and
+/// each slot's capacity up to twice its contents. Blocks cost at most one
+/// partly filled block per slot, and memory follows the peak number of
+/// armed timers.
+#[derive(Debug)]
+struct Blocks<T> {
+    /// `BLOCKS_PER_CHUNK * BLOCK` entries per chunk.
+    chunks: Vec<Box<[Entry<T>]>>,
+    /// Per block: entries used.
+    fill: Vec<u8>,
+    /// Per block: the next block of its list (or of the free list).
+    next: Vec<u32>,
+    /// First free block.
+    free: u32,
+}
+
+impl<T: Copy> Blocks<T> {
+    fn new() -> Self {
+        Blocks {
+            chunks: Vec::new(),
+            fill: Vec::new(),
+            next: Vec::new(),
+            free: NIL,
+        }
+    }
+
+    /// A free block, emptied, linked in front of `next`; `filler` fills a
+    /// new chunk (any entry will do).
+    fn take(&mut self, next: u32, filler: Entry<T>) -> u32 {
+        if self.free == NIL {
+            let first = self.fill.len();
+            self.chunks
+                .push(vec![filler; BLOCKS_PER_CHUNK * BLOCK].into_boxed_slice());
+            for b in first..first + BLOCKS_PER_CHUNK {
+                self.fill.push(0);
+                self.next.push(if b + 1 < first + BLOCKS_PER_CHUNK {
+                    (b + 1) as u32
+                } else {
+                    NIL
+                });
+            }
+            self.free = first as u32;
+        }
+        let b = self.free;
+        self.free = self.next[b as usize];
+        self.next[b as usize] = next;
+        self.fill[b as usize] = 0;
+        b
+    }
+
+    /// Gives a block back.
+    fn give(&mut self, b: u32) {
+        self.next[b as usize] = self.free;
+        self.free = b;
+    }
+
+    /// The used entries of block `b`.
+    fn entries(&self, b: u32) -> &[Entry<T>] {
+        let b = b as usize;
+        let chunk = &self.chunks[b / BLOCKS_PER_CHUNK];
+        let start = (b % BLOCKS_PER_CHUNK) * BLOCK;
+        &chunk[start..start + usize::from(self.fill[b])]
+    }
+
+    /// Appends to a list (first and last block), oldest entries first.
+    #[inline]
+    fn push(&mut self, list: &mut (u32, u32), e: Entry<T>) {
+        let last = list.1 as usize;
+        if let Some(f) = self.fill.get_mut(last) {
+            if usize::from(*f) < BLOCK {
+                let i = (last % BLOCKS_PER_CHUNK) * BLOCK + usize::from(*f);
+                *f += 1;
+                self.chunks[last / BLOCKS_PER_CHUNK][i] = e;
+                return;
+            }
+        }
+        self.push_new_block(list, e);
+    }
+
+    #[inline(never)]
+    fn push_new_block(&mut self, list: &mut (u32, u32), e: Entry<T>) {
+        let b = self.take(NIL, e);
+        match self.next.get_mut(list.1 as usize) {
+            Some(n) => *n = b,
+            None => list.0 = b,
+        }
+        list.1 = b;
+        let i = (b as usize % BLOCKS_PER_CHUNK) * BLOCK;
+        self.chunks[b as usize / BLOCKS_PER_CHUNK][i] = e;
+        self.fill[b as usize] = 1;
+    }
+
+    /// Empties a list, handing each entry to `f` in the order they were
+    /// added; entries `f` returns stay in the list.
+    fn drain(&mut self, list: &mut (u32, u32), mut f: impl FnMut(Entry<T>) -> Option<Entry<T>>) {
+        let mut b = core::mem::replace(list, (NIL, NIL)).0;
+        let mut kept: [Option<Entry<T>>; BLOCK] = [None; BLOCK];
+        while b != NIL {
+            let mut k = 0;
+            for &e in self.entries(b) {
+                if let Some(e) = f(e) {
+                    kept[k] = Some(e);
+                    k += 1;
+                }
+            }
+            let next = self.next[b as usize];
+            self.give(b);
+            // Kept entries go back after the block is read and freed; the
+            // rest of the old list is never handed out meanwhile.
+            for e in kept[..k].iter_mut().filter_map(Option::take) {
+                self.push(list, e);
+            }
+            b = next;
+        }
+    }
+
+    fn memory(&self) -> usize {
+        self.chunks.len() * BLOCKS_PER_CHUNK * BLOCK * core::mem::size_of::<Entry<T>>()
+            + self.fill.capacity()
+            + self.next.capacity() * 4
+    }
+}
+
 /// The wheel. `T` is a small handle saying what to do when the timer fires.
 ///
 /// Two levels: coarse slots of 250 ms, and for the current coarse tick 250
@@ -61,7 +201,9 @@ impl<T> Entry<T> {
 /// long-connection reports must come in the order of their times.
 #[derive(Debug)]
 pub struct TimerWheel<T> {
-    slots: Vec<Vec<Entry<T>>>,
+    /// First and last block of each coarse slot's list.
+    slots: Vec<(u32, u32)>,
+    blocks: Blocks<T>,
     /// Coarse tick whose timers sit in `fine`.
     current: Option<i64>,
     fine: Vec<Vec<Entry<T>>>,
@@ -87,7 +229,8 @@ impl<T: Copy> TimerWheel<T> {
     /// An empty wheel.
     pub fn new() -> Self {
         TimerWheel {
-            slots: (0..SLOTS).map(|_| Vec::new()).collect(),
+            slots: vec![(NIL, NIL); SLOTS],
+            blocks: Blocks::new(),
             current: None,
             fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
             fine_pos: 0,
@@ -115,7 +258,10 @@ impl<T: Copy> TimerWheel<T> {
             v.iter().map(|s| s.capacity() * per).sum::<usize>()
                 + v.capacity() * core::mem::size_of::<Vec<Entry<T>>>()
         };
-        vecs(&self.slots) + vecs(&self.fine) + self.due.capacity() * per
+        self.slots.capacity() * 8
+            + self.blocks.memory()
+            + vecs(&self.fine)
+            + self.due.capacity() * per
     }
 
     /// Arms a timer for `deadline` (Zeek seconds).
@@ -140,7 +286,10 @@ impl<T: Copy> TimerWheel<T> {
                     self.fine[f].push(e);
                 }
             }
-            _ => self.slots[(tick as usize) & (SLOTS - 1)].push(e),
+            _ => {
+                let list = &mut self.slots[(tick as usize) & (SLOTS - 1)];
+                self.blocks.push(list, e);
+            }
         }
     }
 
@@ -190,15 +339,9 @@ impl<T: Copy> TimerWheel<T> {
     }
 
     fn sort_due(&mut self) {
-        self.due.sort_unstable_by(|a, b| {
-            if b.before(a) {
-                core::cmp::Ordering::Less
-            } else if a.before(b) {
-                core::cmp::Ordering::Greater
-            } else {
-                core::cmp::Ordering::Equal
-            }
-        });
+        // Latest first: descending by (deadline, seq), as `before` orders.
+        self.due
+            .sort_unstable_by_key(|e| core::cmp::Reverse((total_order_key(e.deadline), e.seq)));
     }
 
     fn insert_due(&mut self, e: Entry<T>) {
@@ -239,44 +382,42 @@ impl<T: Copy> TimerWheel<T> {
     }
 
     fn collect_slot(&mut self, idx: usize, tick: i64) {
-        let slot = &mut self.slots[idx];
-        if slot.is_empty() {
-            return;
-        }
-        let mut i = 0;
-        while i < slot.len() {
-            let ms = ms_of(slot[i].deadline);
+        let mut list = self.slots[idx];
+        let (due, fine) = (&mut self.due, &mut self.fine);
+        self.blocks.drain(&mut list, |e| {
+            let ms = ms_of(e.deadline);
             let t = ms.div_euclid(TICK_MS);
             if t < tick {
-                self.due.push(slot.swap_remove(i));
+                due.push(e);
+                None
             } else if t == tick {
-                let e = slot.swap_remove(i);
-                self.fine[ms.rem_euclid(TICK_MS) as usize].push(e);
+                fine[ms.rem_euclid(TICK_MS) as usize].push(e);
+                None
             } else {
-                i += 1;
+                Some(e) // a later turn of the wheel
             }
-        }
-        // A slot fills once per turn of the wheel; give back what a burst
-        // left behind so memory follows the armed timers, not the peak.
-        if slot.capacity() > 32 && slot.len() < slot.capacity() / 4 {
-            slot.shrink_to((slot.len() * 2).max(8));
-        }
+        });
+        self.slots[idx] = list;
     }
 
     /// Drops every timer `keep` rejects (a sweep of lazily cancelled
-    /// timers), and gives back memory of slots that shrank a lot.
+    /// timers); emptied blocks go back to the free list.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let mut len = 0;
-        for v in self
-            .slots
-            .iter_mut()
-            .chain(self.fine.iter_mut())
-            .chain(core::iter::once(&mut self.due))
-        {
+        for i in 0..SLOTS {
+            let mut list = self.slots[i];
+            self.blocks.drain(&mut list, |e| {
+                if keep(&e.item) {
+                    len += 1;
+                    Some(e)
+                } else {
+                    None
+                }
+            });
+            self.slots[i] = list;
+        }
+        for v in self.fine.iter_mut().chain(core::iter::once(&mut self.due)) {
             v.retain(|e| keep(&e.item));
-            if v.capacity() > 64 && v.len() < v.capacity() / 4 {
-                v.shrink_to(v.len() * 2);
-            }
             len += v.len();
         }
         self.len = len;
@@ -285,7 +426,16 @@ impl<T: Copy> TimerWheel<T> {
     /// Pops every timer regardless of its time (end of input).
     pub fn pop_any(&mut self) -> Option<(f64, T)> {
         if self.due.is_empty() && self.len > 0 {
-            for b in self.slots.iter_mut().chain(self.fine.iter_mut()) {
+            for i in 0..SLOTS {
+                let mut list = self.slots[i];
+                let due = &mut self.due;
+                self.blocks.drain(&mut list, |e| {
+                    due.push(e);
+                    None
+                });
+                self.slots[i] = list;
+            }
+            for b in self.fine.iter_mut() {
                 self.due.append(b);
             }
         }
@@ -342,6 +492,34 @@ mod tests {
         w.push(50.0, 3); // in the past
         assert_eq!(w.pop_due(100.0004), Some((50.0, 3)));
         assert_eq!(w.pop_due(100.0009), Some((100.0009, 1)));
+    }
+
+    #[test]
+    fn sort_key_orders_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1.5,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order_key(a).cmp(&total_order_key(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
     }
 
     #[test]
