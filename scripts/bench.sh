@@ -8,8 +8,11 @@
 #   scripts/bench.sh [CONNECTIONS] [extra tracegen bulk args...]
 #   PCAP=file.pcap scripts/bench.sh      # measure an existing trace instead
 #   FLAGS=-C PCAP=...                    # extra connwatch flags
+#   BENCH_DIR=dir                        # where traces and logs go
+# Binaries are taken from $CARGO_TARGET_DIR/release (default target/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin=${CARGO_TARGET_DIR:-target}/release
 conns=${1:-2000000}
 shift || true
 dir=${BENCH_DIR:-/tmp/connwatch-bench}
@@ -17,18 +20,18 @@ mkdir -p "$dir"
 cargo build --release -q -p connwatch -p connwatch-tracegen
 pcap=${PCAP:-$dir/bulk-$conns.pcap}
 if [ ! -f "$pcap" ]; then
-    target/release/connwatch-tracegen bulk --out "$pcap" --connections "$conns" --seed 1 "$@"
+    "$bin"/connwatch-tracegen bulk --out "$pcap" --connections "$conns" --seed 1 "$@"
 fi
 cat "$pcap" > /dev/null # into the page cache: measure connwatch, not the disk
 
 # Resident memory of a run that tracks almost nothing: the fixed cost.
 /usr/bin/time -f '%M' -o "$dir/base.time" \
-    target/release/connwatch -C -r testdata/wikipedia-mixed.pcap --logdir "$dir/base" 2>/dev/null
+    "$bin"/connwatch -C -r testdata/wikipedia-mixed.pcap --logdir "$dir/base" 2>/dev/null
 base_kb=$(cat "$dir/base.time")
 
 rm -rf "$dir/out"
 /usr/bin/time -f '%e %U %S %M' -o "$dir/run.time" \
-    target/release/connwatch ${FLAGS:-} -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
+    "$bin"/connwatch ${FLAGS:-} -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
 read -r wall user sys rss_kb < "$dir/run.time"
 summary=$(grep 'packets,' "$dir/run.err")
 echo "$summary"

@@ -292,7 +292,9 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
         };
         analyzer.handle_frame(&frame);
         summary.packets += 1;
-        drain(&mut analyzer, &mut sinks, &mut summary)?;
+        if !analyzer.tracker_ref().events().is_empty() {
+            drain(&mut analyzer, &mut sinks, &mut summary)?;
+        }
         if progress && summary.packets & 0xffff == 0 {
             let s = started.elapsed().as_secs();
             if s >= next_progress {

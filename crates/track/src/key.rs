@@ -48,14 +48,16 @@ impl core::hash::Hash for FlowKey {
 /// Turns an address into the 16 bytes used in keys.
 #[inline]
 pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
+    addr_u128(ip).to_be_bytes()
+}
+
+/// The address as a big-endian integer (IPv4 as `::ffff:a.b.c.d`), built
+/// from the address's words rather than byte by byte.
+#[inline]
+fn addr_u128(ip: IpAddr) -> u128 {
     match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            [
-                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, o[0], o[1], o[2], o[3],
-            ]
-        }
-        IpAddr::V6(a) => a.octets(),
+        IpAddr::V4(a) => 0xffff_0000_0000 | u128::from(a.to_bits()),
+        IpAddr::V6(a) => a.to_bits(),
     }
 }
 
@@ -72,13 +74,12 @@ impl FlowKey {
         one_way: bool,
     ) -> (FlowKey, bool) {
         let v6 = src.is_ipv6();
-        let s = addr_bytes(src);
-        let d = addr_bytes(dst);
         let flags = u8::from(v6) | (u8::from(one_way) << 1);
         // Zeek's addr_port_canon_lt: compare addresses, then ports. As
         // big-endian integers the comparison is two instructions.
-        let (si, di) = (u128::from_be_bytes(s), u128::from_be_bytes(d));
+        let (si, di) = (addr_u128(src), addr_u128(dst));
         let src_first = one_way || si < di || (si == di && sport < dport);
+        let (s, d) = (si.to_be_bytes(), di.to_be_bytes());
         if src_first {
             (
                 FlowKey {
@@ -143,6 +144,26 @@ mod tests {
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
         assert_eq!(k1.addr_a(), a);
+    }
+
+    #[test]
+    fn key_bytes_are_the_mapped_address() {
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        let mapped: core::net::Ipv6Addr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(addr_bytes(v4), mapped.octets());
+        let v6: IpAddr = "2001:db8::1:2".parse().unwrap();
+        assert_eq!(
+            addr_bytes(v6),
+            "2001:db8::1:2"
+                .parse::<core::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        // Canonical order compares the addresses as big-endian numbers.
+        let lo: IpAddr = "10.0.0.255".parse().unwrap();
+        let hi: IpAddr = "10.0.1.0".parse().unwrap();
+        assert!(FlowKey::new(lo, 9, hi, 1, 6, false).1);
+        assert!(!FlowKey::new(hi, 1, lo, 9, 6, false).1);
     }
 
     #[test]

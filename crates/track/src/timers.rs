@@ -7,6 +7,12 @@
 //! Cancellation is lazy: the owner checks whether a fired timer is still
 //! current (generation counters), so nothing is ever searched for or
 //! removed from the middle.
+//!
+//! Once network time reaches a millisecond, that millisecond's bucket
+//! moves into the sorted `due` list, so asking whether anything is due is
+//! one comparison with its last entry until the clock enters the next
+//! millisecond. Timers with equal deadlines fire in the order they were
+//! armed.
 
 /// Milliseconds per coarse tick (slot width 250 ms).
 const TICK_MS: i64 = 250;
@@ -27,18 +33,164 @@ fn ms_of(t: f64) -> i64 {
     }
 }
 
-/// Where the next due timer is.
-enum Loc {
-    /// At the end of `due`.
-    Due,
-    /// In a fine bucket, at an index.
-    Bucket(usize, usize),
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Entry<T> {
     deadline: f64,
+    /// Arming order, for equal deadlines (wraps after 2^32 timers).
+    seq: u32,
     item: T,
+}
+
+/// An integer that orders like `f64::total_cmp`.
+#[inline]
+fn total_order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ (((b >> 63) as u64) >> 1) as i64
+}
+
+impl<T> Entry<T> {
+    /// Fires before `other`.
+    #[inline]
+    fn before(&self, other: &Self) -> bool {
+        match self.deadline.total_cmp(&other.deadline) {
+            core::cmp::Ordering::Less => true,
+            core::cmp::Ordering::Greater => false,
+            core::cmp::Ordering::Equal => self.seq < other.seq,
+        }
+    }
+}
+
+/// Entries per block of a coarse slot's list.
+const BLOCK: usize = 32;
+/// Blocks per allocation (never moved, never freed: reused).
+const BLOCKS_PER_CHUNK: usize = 256;
+/// No block.
+const NIL: u32 = u32::MAX;
+
+/// Storage for the coarse slots: each slot is a list of fixed-size blocks
+/// taken from, and given back to, one shared free list. A slot fills once
+/// per turn of the wheel; with a `Vec` per slot every turn grew and shrank
+/// thousands of buffers, which left the allocator's heap fragmented and
+/// each slot's capacity up to twice its contents. Blocks cost at most one
+/// partly filled block per slot, and memory follows the peak number of
+/// armed timers.
+#[derive(Debug)]
+struct Blocks<T> {
+    /// `BLOCKS_PER_CHUNK * BLOCK` entries per chunk.
+    chunks: Vec<Box<[Entry<T>]>>,
+    /// Per block: entries used.
+    fill: Vec<u8>,
+    /// Per block: the next block of its list (or of the free list).
+    next: Vec<u32>,
+    /// First free block.
+    free: u32,
+}
+
+impl<T: Copy> Blocks<T> {
+    fn new() -> Self {
+        Blocks {
+            chunks: Vec::new(),
+            fill: Vec::new(),
+            next: Vec::new(),
+            free: NIL,
+        }
+    }
+
+    /// A free block, emptied, linked in front of `next`; `filler` fills a
+    /// new chunk (any entry will do).
+    fn take(&mut self, next: u32, filler: Entry<T>) -> u32 {
+        if self.free == NIL {
+            let first = self.fill.len();
+            self.chunks
+                .push(vec![filler; BLOCKS_PER_CHUNK * BLOCK].into_boxed_slice());
+            for b in first..first + BLOCKS_PER_CHUNK {
+                self.fill.push(0);
+                self.next.push(if b + 1 < first + BLOCKS_PER_CHUNK {
+                    (b + 1) as u32
+                } else {
+                    NIL
+                });
+            }
+            self.free = first as u32;
+        }
+        let b = self.free;
+        self.free = self.next[b as usize];
+        self.next[b as usize] = next;
+        self.fill[b as usize] = 0;
+        b
+    }
+
+    /// Gives a block back.
+    fn give(&mut self, b: u32) {
+        self.next[b as usize] = self.free;
+        self.free = b;
+    }
+
+    /// The used entries of block `b`.
+    fn entries(&self, b: u32) -> &[Entry<T>] {
+        let b = b as usize;
+        let chunk = &self.chunks[b / BLOCKS_PER_CHUNK];
+        let start = (b % BLOCKS_PER_CHUNK) * BLOCK;
+        &chunk[start..start + usize::from(self.fill[b])]
+    }
+
+    /// Appends to a list (first and last block), oldest entries first.
+    #[inline]
+    fn push(&mut self, list: &mut (u32, u32), e: Entry<T>) {
+        let last = list.1 as usize;
+        if let Some(f) = self.fill.get_mut(last) {
+            if usize::from(*f) < BLOCK {
+                let i = (last % BLOCKS_PER_CHUNK) * BLOCK + usize::from(*f);
+                *f += 1;
+                self.chunks[last / BLOCKS_PER_CHUNK][i] = e;
+                return;
+            }
+        }
+        self.push_new_block(list, e);
+    }
+
+    #[inline(never)]
+    fn push_new_block(&mut self, list: &mut (u32, u32), e: Entry<T>) {
+        let b = self.take(NIL, e);
+        match self.next.get_mut(list.1 as usize) {
+            Some(n) => *n = b,
+            None => list.0 = b,
+        }
+        list.1 = b;
+        let i = (b as usize % BLOCKS_PER_CHUNK) * BLOCK;
+        self.chunks[b as usize / BLOCKS_PER_CHUNK][i] = e;
+        self.fill[b as usize] = 1;
+    }
+
+    /// Empties a list, handing each entry to `f` in the order they were
+    /// added; entries `f` returns stay in the list.
+    fn drain(&mut self, list: &mut (u32, u32), mut f: impl FnMut(Entry<T>) -> Option<Entry<T>>) {
+        let mut b = core::mem::replace(list, (NIL, NIL)).0;
+        let mut kept: [Option<Entry<T>>; BLOCK] = [None; BLOCK];
+        while b != NIL {
+            let mut k = 0;
+            for &e in self.entries(b) {
+                if let Some(e) = f(e) {
+                    kept[k] = Some(e);
+                    k += 1;
+                }
+            }
+            let next = self.next[b as usize];
+            self.give(b);
+            // Kept entries go back after the block is read and freed; the
+            // rest of the old list is never handed out meanwhile.
+            for e in kept[..k].iter_mut().filter_map(Option::take) {
+                self.push(list, e);
+            }
+            b = next;
+        }
+    }
+
+    fn memory(&self) -> usize {
+        self.chunks.len() * BLOCKS_PER_CHUNK * BLOCK * core::mem::size_of::<Entry<T>>()
+            + self.fill.capacity()
+            + self.next.capacity() * 4
+    }
 }
 
 /// The wheel. `T` is a small handle saying what to do when the timer fires.
@@ -49,15 +201,22 @@ struct Entry<T> {
 /// long-connection reports must come in the order of their times.
 #[derive(Debug)]
 pub struct TimerWheel<T> {
-    slots: Vec<Vec<Entry<T>>>,
+    /// First and last block of each coarse slot's list.
+    slots: Vec<(u32, u32)>,
+    blocks: Blocks<T>,
     /// Coarse tick whose timers sit in `fine`.
     current: Option<i64>,
     fine: Vec<Vec<Entry<T>>>,
-    /// Fine buckets before this index are empty.
+    /// Fine buckets before this index are empty (moved to `due`).
     fine_pos: usize,
-    /// Timers known to be due, sorted latest first (popped from the end).
+    /// Timers of every millisecond up to `due_ms`, sorted latest first
+    /// (popped from the end).
     due: Vec<Entry<T>>,
+    /// The millisecond through which the buckets have been moved to `due`.
+    due_ms: i64,
     len: usize,
+    /// Arming counter.
+    seq: u32,
 }
 
 impl<T: Copy> Default for TimerWheel<T> {
@@ -70,12 +229,15 @@ impl<T: Copy> TimerWheel<T> {
     /// An empty wheel.
     pub fn new() -> Self {
         TimerWheel {
-            slots: (0..SLOTS).map(|_| Vec::new()).collect(),
+            slots: vec![(NIL, NIL); SLOTS],
+            blocks: Blocks::new(),
             current: None,
             fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
             fine_pos: 0,
             due: Vec::new(),
+            due_ms: i64::MIN,
             len: 0,
+            seq: 0,
         }
     }
 
@@ -96,13 +258,21 @@ impl<T: Copy> TimerWheel<T> {
             v.iter().map(|s| s.capacity() * per).sum::<usize>()
                 + v.capacity() * core::mem::size_of::<Vec<Entry<T>>>()
         };
-        vecs(&self.slots) + vecs(&self.fine) + self.due.capacity() * per
+        self.slots.capacity() * 8
+            + self.blocks.memory()
+            + vecs(&self.fine)
+            + self.due.capacity() * per
     }
 
     /// Arms a timer for `deadline` (Zeek seconds).
     #[inline]
     pub fn push(&mut self, deadline: f64, item: T) {
-        let e = Entry { deadline, item };
+        let e = Entry {
+            deadline,
+            seq: self.seq,
+            item,
+        };
+        self.seq = self.seq.wrapping_add(1);
         self.len += 1;
         let ms = ms_of(deadline);
         let tick = ms.div_euclid(TICK_MS);
@@ -116,18 +286,18 @@ impl<T: Copy> TimerWheel<T> {
                     self.fine[f].push(e);
                 }
             }
-            _ => self.slots[(tick as usize) & (SLOTS - 1)].push(e),
+            _ => {
+                let list = &mut self.slots[(tick as usize) & (SLOTS - 1)];
+                self.blocks.push(list, e);
+            }
         }
     }
 
     /// Pops the earliest timer with `deadline <= now`, if any.
     #[inline]
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, T)> {
-        let (_, loc) = self.locate_due(now)?;
-        let e = match loc {
-            Loc::Due => self.due.pop()?,
-            Loc::Bucket(f, i) => self.fine[f].swap_remove(i),
-        };
+        self.peek_due(now)?;
+        let e = self.due.pop()?;
         self.len -= 1;
         Some((e.deadline, e.item))
     }
@@ -135,58 +305,47 @@ impl<T: Copy> TimerWheel<T> {
     /// The deadline of the timer [`pop_due`](Self::pop_due) would return.
     #[inline]
     pub fn peek_due(&mut self, now: f64) -> Option<f64> {
-        self.locate_due(now).map(|(d, _)| d)
+        let now_ms = ms_of(now);
+        if now_ms > self.due_ms {
+            self.reach(now_ms);
+        }
+        // Time going backwards leaves later timers waiting.
+        match self.due.last() {
+            Some(e) if e.deadline <= now => Some(e.deadline),
+            _ => None,
+        }
     }
 
-    fn locate_due(&mut self, now: f64) -> Option<(f64, Loc)> {
-        let now_ms = ms_of(now);
+    /// Moves every timer of the milliseconds up to `now_ms` into `due`.
+    fn reach(&mut self, now_ms: i64) {
         let tick = now_ms.div_euclid(TICK_MS);
         if self.current.is_none_or(|c| c < tick) {
             self.advance_to(tick);
         }
         if self.current == Some(tick) {
             let f = now_ms.rem_euclid(TICK_MS) as usize;
-            if self.fine_pos < f {
-                let start = self.due.len();
-                while self.fine_pos < f {
-                    let b = core::mem::take(&mut self.fine[self.fine_pos]);
-                    self.due.extend_from_slice(&b);
-                    self.fine[self.fine_pos] = b;
-                    self.fine[self.fine_pos].clear();
-                    self.fine_pos += 1;
-                }
-                if self.due.len() != start {
-                    self.sort_due();
-                }
+            let start = self.due.len();
+            while self.fine_pos <= f {
+                let b = &mut self.fine[self.fine_pos];
+                self.due.extend_from_slice(b);
+                b.clear();
+                self.fine_pos += 1;
             }
-            // The current bucket's timers are later than everything in
-            // `due`; they come only once `due` has nothing left for now.
-            if self.due.last().is_none_or(|e| e.deadline > now) {
-                let bucket = &self.fine[f];
-                let mut best: Option<usize> = None;
-                for (i, e) in bucket.iter().enumerate() {
-                    if e.deadline <= now && best.is_none_or(|b| e.deadline < bucket[b].deadline) {
-                        best = Some(i);
-                    }
-                }
-                return best.map(|i| (bucket[i].deadline, Loc::Bucket(f, i)));
+            if self.due.len() != start {
+                self.sort_due();
             }
         }
-        // Time going backwards leaves later timers waiting.
-        match self.due.last() {
-            Some(e) if e.deadline <= now => Some((e.deadline, Loc::Due)),
-            _ => None,
-        }
+        self.due_ms = now_ms;
     }
 
     fn sort_due(&mut self) {
-        self.due.sort_by(|a, b| b.deadline.total_cmp(&a.deadline));
+        // Latest first: descending by (deadline, seq), as `before` orders.
+        self.due
+            .sort_unstable_by_key(|e| core::cmp::Reverse((total_order_key(e.deadline), e.seq)));
     }
 
     fn insert_due(&mut self, e: Entry<T>) {
-        let pos = self
-            .due
-            .partition_point(|x| x.deadline.total_cmp(&e.deadline).is_gt());
+        let pos = self.due.partition_point(|x| e.before(x));
         self.due.insert(pos, e);
     }
 
@@ -223,44 +382,42 @@ impl<T: Copy> TimerWheel<T> {
     }
 
     fn collect_slot(&mut self, idx: usize, tick: i64) {
-        let slot = &mut self.slots[idx];
-        if slot.is_empty() {
-            return;
-        }
-        let mut i = 0;
-        while i < slot.len() {
-            let ms = ms_of(slot[i].deadline);
+        let mut list = self.slots[idx];
+        let (due, fine) = (&mut self.due, &mut self.fine);
+        self.blocks.drain(&mut list, |e| {
+            let ms = ms_of(e.deadline);
             let t = ms.div_euclid(TICK_MS);
             if t < tick {
-                self.due.push(slot.swap_remove(i));
+                due.push(e);
+                None
             } else if t == tick {
-                let e = slot.swap_remove(i);
-                self.fine[ms.rem_euclid(TICK_MS) as usize].push(e);
+                fine[ms.rem_euclid(TICK_MS) as usize].push(e);
+                None
             } else {
-                i += 1;
+                Some(e) // a later turn of the wheel
             }
-        }
-        // A slot fills once per turn of the wheel; give back what a burst
-        // left behind so memory follows the armed timers, not the peak.
-        if slot.capacity() > 32 && slot.len() < slot.capacity() / 4 {
-            slot.shrink_to((slot.len() * 2).max(8));
-        }
+        });
+        self.slots[idx] = list;
     }
 
     /// Drops every timer `keep` rejects (a sweep of lazily cancelled
-    /// timers), and gives back memory of slots that shrank a lot.
+    /// timers); emptied blocks go back to the free list.
     pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         let mut len = 0;
-        for v in self
-            .slots
-            .iter_mut()
-            .chain(self.fine.iter_mut())
-            .chain(core::iter::once(&mut self.due))
-        {
+        for i in 0..SLOTS {
+            let mut list = self.slots[i];
+            self.blocks.drain(&mut list, |e| {
+                if keep(&e.item) {
+                    len += 1;
+                    Some(e)
+                } else {
+                    None
+                }
+            });
+            self.slots[i] = list;
+        }
+        for v in self.fine.iter_mut().chain(core::iter::once(&mut self.due)) {
             v.retain(|e| keep(&e.item));
-            if v.capacity() > 64 && v.len() < v.capacity() / 4 {
-                v.shrink_to(v.len() * 2);
-            }
             len += v.len();
         }
         self.len = len;
@@ -269,7 +426,16 @@ impl<T: Copy> TimerWheel<T> {
     /// Pops every timer regardless of its time (end of input).
     pub fn pop_any(&mut self) -> Option<(f64, T)> {
         if self.due.is_empty() && self.len > 0 {
-            for b in self.slots.iter_mut().chain(self.fine.iter_mut()) {
+            for i in 0..SLOTS {
+                let mut list = self.slots[i];
+                let due = &mut self.due;
+                self.blocks.drain(&mut list, |e| {
+                    due.push(e);
+                    None
+                });
+                self.slots[i] = list;
+            }
+            for b in self.fine.iter_mut() {
                 self.due.append(b);
             }
         }
@@ -313,6 +479,109 @@ mod tests {
         assert_eq!(w.pop_due(100.0), None);
         w.push(99.0, 1u8);
         assert_eq!(w.pop_due(100.0), Some((99.0, 1)));
+    }
+
+    #[test]
+    fn pushes_into_a_reached_millisecond() {
+        let mut w = TimerWheel::new();
+        w.push(100.0009, 1u8);
+        assert_eq!(w.pop_due(100.0001), None); // this millisecond is in `due`
+        w.push(100.0002, 2); // earlier than that bound, same millisecond
+        assert_eq!(w.pop_due(100.0003), Some((100.0002, 2)));
+        assert_eq!(w.pop_due(100.0004), None);
+        w.push(50.0, 3); // in the past
+        assert_eq!(w.pop_due(100.0004), Some((50.0, 3)));
+        assert_eq!(w.pop_due(100.0009), Some((100.0009, 1)));
+    }
+
+    #[test]
+    fn sort_key_orders_like_total_cmp() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1.5,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order_key(a).cmp(&total_order_key(b)),
+                    a.total_cmp(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn equal_deadlines_fire_in_arming_order() {
+        let mut w = TimerWheel::new();
+        assert_eq!(w.pop_due(10.0), None);
+        w.push(12.0, 1u8);
+        w.push(11.0, 2);
+        w.push(12.0, 3);
+        assert_eq!(w.pop_due(11.0), Some((11.0, 2)));
+        w.push(12.0, 4); // armed while 12.0 is still ahead, after 1 and 3
+        assert_eq!(w.pop_due(12.0), Some((12.0, 1)));
+        w.push(12.0, 5); // its millisecond is already reached: straight to `due`
+        let order: Vec<u8> = core::iter::from_fn(|| w.pop_due(12.0).map(|e| e.1)).collect();
+        assert_eq!(order, vec![3, 4, 5]);
+    }
+
+    proptest::proptest! {
+        /// The wheel pops exactly what a sorted list would, in order, for
+        /// any mix of pushes and clock steps (forwards, backwards, within
+        /// one millisecond).
+        #[test]
+        fn matches_a_sorted_list(ops in proptest::collection::vec(
+            (0u8..3, 0u32..5_000, 0u32..1_000), 1..300)) {
+            let mut w = TimerWheel::new();
+            let mut model: Vec<(f64, u32)> = Vec::new();
+            let mut now = 1_000.0f64;
+            // The tracker moves the clock before it arms anything.
+            proptest::prop_assert_eq!(w.pop_due(now), None);
+            for (i, (op, a, b)) in ops.into_iter().enumerate() {
+                let i = i as u32;
+                match op {
+                    0 => {
+                        // Deadlines around now, some sub-millisecond apart.
+                        let d = now - 0.5 + f64::from(a) * 0.001 + f64::from(b) * 1e-6;
+                        w.push(d, i);
+                        model.push((d, i));
+                    }
+                    1 => now += f64::from(a % 50) * 0.0001 + f64::from(b) * 1e-7,
+                    _ => now += f64::from(a) * 0.001 - 2.0,
+                }
+                loop {
+                    let got = w.pop_due(now);
+                    let due = model
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.0 <= now)
+                        .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0));
+                    match (got, due) {
+                        (None, None) => break,
+                        (Some((d, _)), Some((j, e))) => {
+                            proptest::prop_assert_eq!(d, e.0);
+                            // Equal deadlines may come in either order.
+                            let k = model.iter().position(|x| x.0 == d && Some(x.1) == got.map(|g| g.1))
+                                .unwrap_or(j);
+                            model.swap_remove(k);
+                        }
+                        (g, m) => proptest::prop_assert!(false, "wheel {:?} model {:?} at {}", g, m, now),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -21,21 +21,55 @@ impl Uid {
 
     /// Writes the uid into `buf` and returns the used part as text.
     pub fn render<'b>(&self, buf: &'b mut [u8; Self::MAX_LEN]) -> &'b str {
-        let mut n = 0;
-        buf[n] = b'C';
-        n += 1;
-        for mut word in [u64::from(self.hi), self.lo] {
-            loop {
-                buf[n] = ALPHABET[(word % 62) as usize];
-                n += 1;
-                word /= 62;
-                if word == 0 {
-                    break;
-                }
-            }
-        }
+        let n = self.write_ascii(buf);
         // Only ASCII from ALPHABET was written.
         core::str::from_utf8(&buf[..n]).unwrap_or("C")
+    }
+
+    /// Writes the uid into `buf` and returns its length (2 to
+    /// [`MAX_LEN`](Self::MAX_LEN) ASCII bytes).
+    #[inline]
+    pub fn write_ascii(&self, buf: &mut [u8; Self::MAX_LEN]) -> usize {
+        buf[0] = b'C';
+        let n = base62_lsd_first(u64::from(self.hi), buf, 1);
+        base62_lsd_first(self.lo, buf, n)
+    }
+}
+
+/// Two base62 digits per division: `PAIRS[v]` for v < 62², low digit
+/// first.
+const PAIRS: [[u8; 2]; 62 * 62] = {
+    let mut t = [[0u8; 2]; 62 * 62];
+    let mut i = 0;
+    while i < 62 * 62 {
+        t[i] = [ALPHABET[i % 62], ALPHABET[i / 62]];
+        i += 1;
+    }
+    t
+};
+
+/// Appends `word` in base62, least significant digit first, no padding
+/// (at most 11 digits), at `buf[n..]`; returns the new length.
+#[inline]
+fn base62_lsd_first(mut word: u64, buf: &mut [u8; Uid::MAX_LEN], mut n: usize) -> usize {
+    loop {
+        if word < 62 {
+            if let Some(b) = buf.get_mut(n) {
+                *b = ALPHABET[word as usize];
+            }
+            return n + 1;
+        }
+        // word >= 62: both digits of the pair are printed (the high one is
+        // non-zero, or more digits follow).
+        let pair = PAIRS[(word % (62 * 62)) as usize];
+        if let Some(b) = buf.get_mut(n..n + 2) {
+            b.copy_from_slice(&pair);
+        }
+        n += 2;
+        word /= 62 * 62;
+        if word == 0 {
+            return n;
+        }
     }
 }
 
@@ -91,6 +125,51 @@ mod tests {
             lo: u64::MAX,
         };
         assert_eq!(max.to_string().len(), Uid::MAX_LEN);
+    }
+
+    /// The digit-at-a-time definition.
+    fn naive(u: Uid) -> String {
+        let mut s = String::from("C");
+        for mut w in [u64::from(u.hi), u.lo] {
+            loop {
+                s.push(ALPHABET[(w % 62) as usize] as char);
+                w /= 62;
+                if w == 0 {
+                    break;
+                }
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn pairs_agree_with_single_digits_at_the_edges() {
+        for w in [
+            0u64,
+            1,
+            61,
+            62,
+            63,
+            3843,
+            3844,
+            3845,
+            238_327,
+            238_328,
+            u64::MAX,
+        ] {
+            for hi in [0u32, 61, 62, 3844, u32::MAX] {
+                let u = Uid { hi, lo: w };
+                assert_eq!(u.to_string(), naive(u));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pairs_agree_with_single_digits(hi: u32, lo: u64, shift in 0u32..64) {
+            let u = Uid { hi: hi >> (shift % 32), lo: lo >> shift };
+            proptest::prop_assert_eq!(u.to_string(), naive(u));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod conn_long_log;
 pub mod format;
 pub mod netflow_exporter;
 pub mod notice_log;
+mod row_buf;
 pub mod stats_log;
 pub mod wall_clock;
 pub mod zeek_fields;

@@ -99,6 +99,35 @@ impl ZeekLogWriter {
         })
     }
 
+    /// The encoding.
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
+    /// Appends one whole TSV row, its cells already encoded and joined
+    /// (what a [`Row`] would have written, without the newline): the fast
+    /// path for a log that renders its rows itself. Creates the file first
+    /// if needed.
+    pub fn push_tsv_row(&mut self, cells: &[u8]) -> Result<(), SinkError> {
+        debug_assert_eq!(self.format, LogFormat::Tsv);
+        if self.file.is_none() {
+            self.open()?;
+        }
+        // A data line must not look like a header line.
+        match cells.split_first() {
+            Some((b'#', rest)) => {
+                self.buf.extend_from_slice(b"\\x23");
+                self.buf.extend_from_slice(rest);
+            }
+            _ => self.buf.extend_from_slice(cells),
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= FLUSH_AT {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+
     fn open(&mut self) -> Result<(), SinkError> {
         let file = File::create(&self.path).map_err(|source| SinkError::Create {
             path: self.path.clone(),

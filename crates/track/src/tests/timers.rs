@@ -333,3 +333,39 @@ fn syn_ack_after_bad_checksum_syn_is_a_second_connection() {
     );
     assert_eq!((rows[1].orig_pkts, rows[1].resp_pkts), (1, 1));
 }
+
+// ------------------------------------------------------------ end of input
+
+#[test]
+fn finishing_in_steps_emits_what_finish_emits_in_the_same_order() {
+    let s = scenario();
+    for i in 0..10u16 {
+        let from = format!("10.0.0.1:{}", 40000 + i);
+        udp(&s, secs(i64::from(i)), &from, "10.0.0.2:9999", b"hello");
+        let mut c = s.tcp(format!("10.0.1.{}:5000", i + 1).as_str(), SERVER);
+        c.syn(secs(i64::from(i)) + 1);
+    }
+    let packets = s.packets();
+    let rows = |step: Option<usize>| {
+        let mut sim = Sim::new(cfg());
+        for p in &packets {
+            sim.feed(p.ts, &p.data);
+        }
+        match step {
+            None => sim.an.finish(),
+            Some(n) => {
+                while !sim.an.finish_some(n) {
+                    assert!(sim.an.tracker_ref().events().len() <= n);
+                    sim.collect();
+                }
+            }
+        }
+        sim.collect();
+        sim.rows.iter().map(show).collect::<Vec<_>>()
+    };
+    let all = rows(None);
+    assert_eq!(all.len(), 20);
+    for step in [1, 3, 7, 20, 100] {
+        assert_eq!(rows(Some(step)), all, "step {step}");
+    }
+}

@@ -437,7 +437,8 @@ impl ConnTracker {
                 (None, Some(_)) => self.fire_wheel(t, now),
             }
         }
-        if self.long_first.len() > 2 * self.stats.open as usize + 4096 {
+        let open = self.stats.open as usize;
+        if self.long_first.len() > open + open / 4 + 4096 {
             let meta = &self.meta;
             self.long_first
                 .retain(|e| meta.get(e.1 as usize).is_some_and(|m| m.gen == e.2));
@@ -445,7 +446,7 @@ impl ConnTracker {
         // Cancelled timers stay in the wheel until their time comes (lazy
         // cancellation); when they outnumber the live connections, sweep
         // them out so memory follows the open connections, not the churn.
-        if self.wheel.len() > 3 * self.stats.open as usize + 65_536 {
+        if self.wheel.len() > 3 * open + 65_536 {
             self.sweep_timers();
         }
     }

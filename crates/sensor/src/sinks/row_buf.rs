@@ -1,0 +1,432 @@
+//! `RowBuf`: a reusable fixed-size buffer for building one TSV row with
+//! few instructions per cell.
+//!
+//! A row is written through a [`Cursor`] (a local: the write position
+//! stays in a register) into a fixed array far longer than any row it is
+//! used for. Every write has a size known at compile time and first checks
+//! that it fits, so the copy needs no call and no further bounds check;
+//! numbers are written two digits at a time. Should a row ever not fit,
+//! the cursor says so and the caller renders that row the general way, so
+//! no input can make it panic or cut a row short. The finished row is
+//! appended to the log buffer in one copy.
+//!
+//! The output is byte for byte what [`super::format`] prints: the tests
+//! compare the two.
+
+use core::net::{IpAddr, Ipv4Addr};
+
+use connwatch_track::Uid;
+use connwatch_wire::Timestamp;
+
+use super::format;
+
+/// Row capacity: about twice the longest conn.log row (two IPv6
+/// addresses, six tunnel parents, 20-digit counters: about 600 bytes).
+pub(crate) const ROW_CAP: usize = 1280;
+
+/// `DIGIT_PAIRS[i]` is `i` (0..100) in two decimal digits.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// Decimal text of every byte value followed by a dot, left-aligned, and
+/// the length of the digits.
+const OCTET_TEXT: [([u8; 4], u8); 256] = {
+    let mut t = [([0u8; 4], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b >= 100 {
+            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10, b'.'], 3)
+        } else if b >= 10 {
+            ([b'0' + b / 10, b'0' + b % 10, b'.', 0], 2)
+        } else {
+            ([b'0' + b, b'.', 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
+/// The storage behind a [`Cursor`], kept by a sink and reused for every
+/// row.
+#[derive(Debug)]
+pub(crate) struct RowBuf {
+    buf: Box<[u8; ROW_CAP]>,
+    /// For the cells rendered by the general functions in
+    /// [`super::format`] / [`super::zeek_tsv`] (IPv6, escaping, odd
+    /// doubles); reused, so it allocates only while it first grows.
+    scratch: Vec<u8>,
+}
+
+impl Default for RowBuf {
+    fn default() -> Self {
+        RowBuf {
+            buf: Box::new([0; ROW_CAP]),
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl RowBuf {
+    /// Starts a row.
+    #[inline]
+    pub fn row(&mut self) -> Cursor<'_> {
+        Cursor {
+            b: &mut self.buf,
+            n: 0,
+            fits: true,
+            scratch: &mut self.scratch,
+        }
+    }
+}
+
+/// A row being written.
+pub(crate) struct Cursor<'a> {
+    b: &'a mut [u8; ROW_CAP],
+    n: usize,
+    fits: bool,
+    scratch: &'a mut Vec<u8>,
+}
+
+impl<'a> Cursor<'a> {
+    /// The row, or `None` if it did not fit.
+    #[inline]
+    pub fn finish(self) -> Option<&'a [u8]> {
+        if self.fits {
+            self.b.get(..self.n)
+        } else {
+            None
+        }
+    }
+
+    /// Copies all `K` bytes of `a` to the cursor and advances by `len`
+    /// (`<= K`); what lies beyond is overwritten by the next cell. Marks
+    /// the row as not fitting instead of writing past the end.
+    #[inline(always)]
+    fn put<const K: usize>(&mut self, a: &[u8; K], len: usize) {
+        if let Some(out) = self.b.get_mut(self.n..self.n + K) {
+            out.copy_from_slice(a);
+            self.n += len.min(K);
+        } else {
+            self.fits = false;
+        }
+    }
+
+    /// Appends one byte.
+    #[inline(always)]
+    pub fn byte(&mut self, b: u8) {
+        self.put(&[b], 1);
+    }
+
+    /// Appends a fixed-size array.
+    #[inline(always)]
+    pub fn array<const K: usize>(&mut self, a: &[u8; K]) {
+        self.put(a, K);
+    }
+
+    /// Appends bytes of any length (a copy of that length).
+    #[inline]
+    pub fn bytes(&mut self, s: &[u8]) {
+        if let Some(out) = self.b.get_mut(self.n..self.n + s.len()) {
+            out.copy_from_slice(s);
+            self.n += s.len();
+        } else {
+            self.fits = false;
+        }
+    }
+
+    /// Appends up to 32 bytes with one fixed-size copy; longer ones with
+    /// [`bytes`](Self::bytes).
+    #[inline(always)]
+    pub fn short(&mut self, s: &[u8]) {
+        let mut a = [0u8; 32];
+        match a.get_mut(..s.len()) {
+            Some(head) => {
+                head.copy_from_slice(s);
+                self.put(&a, s.len());
+            }
+            None => self.bytes(s),
+        }
+    }
+
+    /// Appends a decimal number (what `itoa` prints).
+    #[inline(always)]
+    pub fn u64(&mut self, v: u64) {
+        if v < 10 {
+            self.byte(b'0' + v as u8);
+        } else {
+            self.u64_multi(v);
+        }
+    }
+
+    #[inline]
+    fn u64_multi(&mut self, mut v: u64) {
+        // Digits end at tmp[20]; a fixed 20-byte window from the first
+        // digit is copied out (u64 has at most 20 digits).
+        let mut tmp = [0u8; 40];
+        let mut i = 20;
+        while v >= 100 {
+            let d = DIGIT_PAIRS[(v % 100) as usize];
+            v /= 100;
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&d);
+        }
+        if v >= 10 {
+            i -= 2;
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[v as usize]);
+        } else {
+            i -= 1;
+            tmp[i] = b'0' + v as u8;
+        }
+        let mut window = [0u8; 20];
+        window.copy_from_slice(&tmp[i..i + 20]);
+        self.put(&window, 20 - i);
+    }
+
+    /// Appends `.` and `f` (< 10^6) in exactly six digits.
+    #[inline]
+    fn frac6(&mut self, f: u32) {
+        let f = f % 1_000_000;
+        let [a0, a1] = DIGIT_PAIRS[(f / 10_000) as usize];
+        let [b0, b1] = DIGIT_PAIRS[(f / 100 % 100) as usize];
+        let [c0, c1] = DIGIT_PAIRS[(f % 100) as usize];
+        self.put(&[b'.', a0, a1, b0, b1, c0, c1], 7);
+    }
+
+    /// A capture timestamp, as [`format::push_ts`] prints it.
+    #[inline]
+    pub fn timestamp(&mut self, ts: Timestamp) {
+        let secs = ts.secs();
+        if (0..1 << 33).contains(&secs) {
+            self.u64(secs as u64);
+            self.frac6((ts.subsec_nanos() / 1000) as u32);
+        } else {
+            self.general(|out| format::push_ts(out, ts));
+        }
+    }
+
+    /// A `time`/`interval` double, as [`format::push_fixed6`] prints it.
+    #[inline]
+    pub fn fixed6(&mut self, x: f64) {
+        // push_fixed6's fast path, to the letter; everything else goes
+        // through it.
+        if x.is_sign_positive() && x < 1_099_511.0 {
+            let s = x * 1e6;
+            let r = s.round();
+            if (s - r).abs() < 0.499 {
+                let q = r as u64;
+                self.u64(q / 1_000_000);
+                self.frac6((q % 1_000_000) as u32);
+                return;
+            }
+        }
+        self.general(|out| format::push_fixed6(out, x));
+    }
+
+    /// An address, as [`format::push_addr`] prints it.
+    #[inline]
+    pub fn addr(&mut self, a: IpAddr) {
+        match a {
+            IpAddr::V4(v4) => self.ipv4(v4),
+            IpAddr::V6(_) => self.general(|out| format::push_addr(out, a)),
+        }
+    }
+
+    /// A dotted quad from a table: each octet's digits and its dot are one
+    /// fixed 4-byte copy.
+    #[inline]
+    fn ipv4(&mut self, a: Ipv4Addr) {
+        let mut text = [0u8; 20];
+        let mut k = 0;
+        for b in a.octets() {
+            let (digits, len) = OCTET_TEXT[usize::from(b)];
+            // k <= 12 here.
+            if let Some(t) = text.get_mut(k..k + 4) {
+                t.copy_from_slice(&digits);
+            }
+            k += usize::from(len) + 1;
+        }
+        // The last octet's dot is not part of the address.
+        self.put(&text, k - 1);
+    }
+
+    /// A uid.
+    #[inline]
+    pub fn uid(&mut self, uid: Uid) {
+        let mut b = [0u8; Uid::MAX_LEN];
+        let len = uid.write_ascii(&mut b);
+        self.put(&b, len);
+    }
+
+    /// Appends what `f` writes (the general, `Vec`-based encoders).
+    #[inline]
+    pub fn general(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut scratch = core::mem::take(self.scratch);
+        scratch.clear();
+        f(&mut scratch);
+        self.bytes(&scratch);
+        *self.scratch = scratch;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Cursor<'_>)) -> String {
+        let mut buf = RowBuf::default();
+        let mut r = buf.row();
+        r.byte(b'<');
+        f(&mut r);
+        r.byte(b'>');
+        String::from_utf8(r.finish().unwrap().to_vec()).unwrap()
+    }
+
+    fn via_format(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut v = b"<".to_vec();
+        f(&mut v);
+        v.push(b'>');
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn numbers_at_every_length() {
+        let mut v = 1u64;
+        for _ in 0..20 {
+            for x in [v - 1, v, v + 1, v.saturating_mul(10) - 1] {
+                assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+            }
+            v = v.saturating_mul(10);
+        }
+        assert_eq!(text(|r| r.u64(u64::MAX)), format!("<{}>", u64::MAX));
+    }
+
+    #[test]
+    fn addresses() {
+        for a in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.100.9",
+            "1.22.133.4",
+            "::ffff:1.2.3.4",
+            "2001:db8::1",
+            "::",
+        ] {
+            let ip: IpAddr = a.parse().unwrap();
+            assert_eq!(
+                text(|r| r.addr(ip)),
+                via_format(|v| format::push_addr(v, ip)),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn doubles_and_timestamps_edge_cases() {
+        for x in [
+            0.0,
+            -0.0,
+            1e-7,
+            0.0000005,
+            0.0078125,
+            0.9999995,
+            1.0000005,
+            1_099_510.999_999_9,
+            1_099_511.0,
+            1e22,
+            f64::NAN,
+            f64::INFINITY,
+            -1.5,
+        ] {
+            assert_eq!(
+                text(|r| r.fixed6(x)),
+                via_format(|v| format::push_fixed6(v, x)),
+                "{x}"
+            );
+        }
+        for ns in [0i64, 1_000, 999_999_999, 1 << 33, -1, i64::MAX, i64::MIN] {
+            let ts = Timestamp(ns.saturating_mul(1));
+            let ts2 = Timestamp(ns.saturating_mul(1_000_000_000));
+            for t in [ts, ts2] {
+                assert_eq!(
+                    text(|r| r.timestamp(t)),
+                    via_format(|v| format::push_ts(v, t))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_too_long_is_refused_not_cut() {
+        let mut buf = RowBuf::default();
+        let mut r = buf.row();
+        for _ in 0..ROW_CAP / 32 - 1 {
+            r.u64(u64::MAX);
+            r.short(b"0123456789");
+            r.array(b"-\t");
+        }
+        assert_eq!(r.finish().map(<[u8]>::len), Some((ROW_CAP / 32 - 1) * 32));
+        let mut r = buf.row();
+        for _ in 0..ROW_CAP / 32 + 1 {
+            r.u64(u64::MAX);
+            r.bytes(b"0123456789");
+            r.array(b"-\t");
+        }
+        assert_eq!(r.finish(), None);
+        // The buffer is reusable afterwards.
+        let mut r = buf.row();
+        r.short(b"ok");
+        r.short(&[b'x'; 40]);
+        assert_eq!(r.finish().map(<[u8]>::len), Some(42));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn numbers_match_itoa(x: u64, shift in 0u32..64) {
+            let x = x >> shift;
+            proptest::prop_assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+        }
+
+        #[test]
+        fn doubles_match_push_fixed6(bits: u64, secs in 0u64..2_000_000, micros in 0u64..1_000_000) {
+            let x = f64::from_bits(bits);
+            proptest::prop_assert_eq!(
+                text(|r| r.fixed6(x)),
+                via_format(|v| format::push_fixed6(v, x))
+            );
+            // Durations as the difference of two epoch doubles.
+            let a = 1_700_000_000.0 + micros as f64 / 1e6;
+            let b = a + secs as f64 + (micros % 7) as f64 / 1e6;
+            let d = b - a;
+            proptest::prop_assert_eq!(
+                text(|r| r.fixed6(d)),
+                via_format(|v| format::push_fixed6(v, d))
+            );
+        }
+
+        #[test]
+        fn timestamps_match_push_ts(ns: i64) {
+            let ts = Timestamp(ns);
+            proptest::prop_assert_eq!(
+                text(|r| r.timestamp(ts)),
+                via_format(|v| format::push_ts(v, ts))
+            );
+        }
+
+        #[test]
+        fn ipv4_matches_push_addr(a: u32) {
+            let ip = IpAddr::V4(Ipv4Addr::from(a));
+            proptest::prop_assert_eq!(
+                text(|r| r.addr(ip)),
+                via_format(|v| format::push_addr(v, ip))
+            );
+        }
+    }
+}
