@@ -24,6 +24,13 @@ pub(crate) const ORIG: usize = 0;
 /// Responder index.
 pub(crate) const RESP: usize = 1;
 
+/// Flow export: the inactive timeout closed the record; the next packet
+/// opens a new one.
+pub(crate) const EXPORT_CLOSED: u8 = 1;
+/// Flow export: the connection's slot in the tracker's export state array
+/// is in use (it had a record cut, or lived past its first check).
+pub(crate) const EXPORT_STATE: u8 = 2;
+
 /// UDP/ICMP/other per-side state (what Zeek's UDP/ICMP session adapters and
 /// ConnSize keep).
 #[derive(Debug, Clone, Default)]
@@ -105,6 +112,10 @@ pub(crate) struct Conn {
     /// Protocol parsers attached by port that can turn a connection
     /// around (`PARSER_*` bits).
     pub parsers: u8,
+    /// Flow export: `EXPORT_*` bits.
+    pub export_flags: u8,
+    /// Flow export: IP ToS of the first packet.
+    pub export_tos: u8,
     /// Long-connection schedule id (`long_conn::NOT_WATCHED` if none).
     pub long_schedule: u16,
     /// Index of the next threshold to report.
@@ -238,6 +249,8 @@ mod tests {
             tunnel: None,
             missed_bytes: 0,
             parsers: 0,
+            export_flags: 0,
+            export_tos: 0,
             long_schedule: u16::MAX,
             long_next: 0,
             state: ProtoState::Plain(PlainState::default()),

@@ -123,11 +123,11 @@ pub fn to_ip(b: [u8; 16], v6: bool) -> IpAddr {
     let a = core::net::Ipv6Addr::from(b);
     if v6 {
         IpAddr::V6(a)
+    } else if b[..12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] {
+        // IPv4, stored mapped: straight from the last four bytes.
+        IpAddr::V4(core::net::Ipv4Addr::new(b[12], b[13], b[14], b[15]))
     } else {
-        match a.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(a),
-        }
+        IpAddr::V6(a)
     }
 }
 

@@ -18,7 +18,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 
-use connwatch_wire::netflow::{FlowEncoder, FlowRecord, FlowSide, Version};
+use connwatch_wire::netflow::{FlowEncoder, FlowRecord, Version};
 use connwatch_wire::Timestamp;
 
 use crate::config::{Collector, ExportSettings};
@@ -109,9 +109,8 @@ impl NetflowExporterSink {
             if self.biflow && t.version == Version::Ipfix {
                 t.encoder.push(rec, now, &mut send);
             } else {
-                for uni in unidirectional(rec) {
-                    t.encoder.push(&uni, now, &mut send);
-                }
+                t.encoder.push_direction(rec, false, now, &mut send);
+                t.encoder.push_direction(rec, true, now, &mut send);
             }
         }
     }
@@ -149,27 +148,4 @@ fn map_addr(a: SocketAddr, v6_socket: bool) -> SocketAddr {
         (SocketAddr::V4(v4), true) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
         _ => a,
     }
-}
-
-/// The one or two unidirectional records of an interval: the forward one
-/// and, if the responder sent anything, the reverse one.
-pub fn unidirectional(rec: &FlowRecord) -> impl Iterator<Item = FlowRecord> + '_ {
-    let icmp = matches!(rec.protocol, 1 | 58);
-    let fwd = (rec.forward.packets > 0).then_some(FlowRecord {
-        reverse: None,
-        ..*rec
-    });
-    let rev = rec
-        .reverse
-        .filter(|r| r.packets > 0)
-        .map(|r: FlowSide| FlowRecord {
-            src: rec.dst,
-            dst: rec.src,
-            src_port: if icmp { 0 } else { rec.dst_port },
-            dst_port: if icmp { r.icmp_type_code } else { rec.src_port },
-            forward: r,
-            reverse: None,
-            ..*rec
-        });
-    fwd.into_iter().chain(rev)
 }

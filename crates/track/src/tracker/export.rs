@@ -19,33 +19,37 @@
 //! talks; here both directions of one interval are exported together (a
 //! direction without packets in the interval gets no record).
 //!
+//! Nothing is done per packet: a record's counters are deltas of the
+//! connection's own, its times are the connection's first/last packet in
+//! the interval, its TCP flags come from the history letters added in it.
 //! State lives beside the connections in a dense array (only when export is
-//! on): counters at the previous record and, per direction, the first and
-//! last packet, TCP flags, ToS and ICMP type of the open record. One timer
-//! per connection, armed lazily like the inactivity timer.
+//! on) and is touched when a record is cut. One timer per connection, armed
+//! lazily like the inactivity timer. The one packet-path cost is a flag in
+//! the connection: a packet for a record the inactive timeout closed opens
+//! a new one.
 
 use connwatch_wire::netflow::{EndReason, FlowRecord, FlowSide};
 use connwatch_wire::Timestamp;
 
 use super::{ConnTracker, TimerItem, TimerKind};
-use crate::conn::{Conn, ORIG, RESP};
+use crate::conn::{Conn, EXPORT_CLOSED, EXPORT_STATE, ORIG, RESP};
 use crate::record::{ConnEvent, Proto};
 
-/// Export state of one connection slot. Sides are the flow key's A and B
-/// (not originator and responder, which a flip swaps).
+/// Export state of one connection slot, touched only when a record is
+/// cut, never per packet. Sides are the flow key's A and B (not originator
+/// and responder, which a flip swaps).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct ExportState {
     /// Packets and IP bytes per side when the previous record was cut.
     base_pkts: [u64; 2],
     base_bytes: [u64; 2],
-    /// First and last packet of the open record per side (0: none yet).
-    first: [i64; 2],
-    last: [i64; 2],
-    flags: [u8; 2],
-    tos: [u8; 2],
-    icmp: [u16; 2],
-    /// Start of the open record; `None` when closed (idle).
+    /// Start of the open record (network ns); `None` when closed (idle).
+    /// A connection without state has one open since its start.
     open_since: Option<i64>,
+    /// History letters already accounted for in earlier records.
+    hist_used: u8,
+    /// IP ToS of the connection's first packet.
+    tos: u8,
     /// Bumped when the export timer is replaced.
     epoch: u8,
 }
@@ -60,91 +64,120 @@ impl ExportState {
 }
 
 impl ConnTracker {
-    /// A new connection (slot `idx`) at `ts`: a fresh record.
+    /// A new connection (slot `idx`) at `ts`: its record is open; the
+    /// first check waits in the creation-ordered queue.
     pub(super) fn export_new(&mut self, idx: u32, ts: Timestamp) {
-        if self.cfg.export.is_none() {
-            return;
-        }
-        let i = idx as usize;
-        if self.xstate.len() <= i {
-            self.xstate.resize(i + 1, ExportState::default());
-        }
-        let epoch = self.xstate[i].epoch.wrapping_add(1);
-        self.xstate[i] = ExportState {
-            epoch,
-            ..ExportState::default()
-        };
-        self.export_open(idx, ts);
-    }
-
-    /// Opens a record at `ts` and arms its timer.
-    fn export_open(&mut self, idx: u32, ts: Timestamp) {
         let Some(x) = self.cfg.export else {
             return;
         };
-        let st = &mut self.xstate[idx as usize];
-        st.open_since = Some(ts.0);
+        let at = Timestamp(ts.0 + x.inactive.0.min(x.active.0)).as_zeek_secs();
+        let entry = (at, idx, self.meta[idx as usize].gen);
+        if self.export_first.back().is_none_or(|e| e.0 <= at) {
+            self.export_first.push_back(entry);
+        } else {
+            let pos = self.export_first.partition_point(|e| e.0 <= at);
+            self.export_first.insert(pos, entry);
+        }
+    }
+
+    /// The export state of a live connection, set up on first use: a
+    /// record open since the connection's start, nothing exported yet.
+    fn export_state(&mut self, idx: u32) -> Option<&mut ExportState> {
+        let conn = self.conns.get_mut(idx as usize)?.as_mut()?;
+        let i = idx as usize;
+        if conn.export_flags & EXPORT_STATE == 0 {
+            conn.export_flags |= EXPORT_STATE;
+            if self.xstate.len() <= i {
+                self.xstate.resize(i + 1, ExportState::default());
+            }
+            let epoch = self.xstate[i].epoch;
+            self.xstate[i] = ExportState {
+                open_since: Some(conn.start.0),
+                tos: conn.export_tos,
+                epoch,
+                ..ExportState::default()
+            };
+        }
+        self.xstate.get_mut(i)
+    }
+
+    /// A connection reached its first check (inactive timeout after its
+    /// start): cut if due, else hand it to the wheel.
+    pub(super) fn export_first_check(&mut self, idx: u32, now: Timestamp) {
+        let gen = self.meta[idx as usize].gen;
+        let Some(st) = self.export_state(idx) else {
+            return;
+        };
         st.epoch = st.epoch.wrapping_add(1);
         let item = TimerItem {
             idx,
-            gen: self.meta[idx as usize].gen,
+            gen,
             kind: TimerKind::Export,
             epoch: st.epoch,
         };
-        let at = ts.0 + x.inactive.0.min(x.active.0);
-        self.wheel.push(Timestamp(at).as_zeek_secs(), item);
+        self.export_timer(item, now);
     }
 
-    /// A packet of the connection at slot `idx` was counted: `a_side` is
-    /// true when it came from the key's A side.
-    #[inline]
-    pub(super) fn export_packet(
-        &mut self,
-        idx: u32,
-        a_side: bool,
-        ts: Timestamp,
-        tcp_flags: u8,
-        tos: u8,
-        icmp: u16,
-    ) {
-        let s = usize::from(!a_side);
+    /// Arms the export timer of a connection with export state at `at`.
+    fn export_arm(&mut self, idx: u32, at: i64) {
+        let gen = self.meta[idx as usize].gen;
         let Some(st) = self.xstate.get_mut(idx as usize) else {
             return;
         };
-        let reopen = st.open_since.is_none();
-        if st.first[s] == 0 {
-            st.first[s] = ts.0;
-            st.tos[s] = tos;
-            st.icmp[s] = icmp;
+        st.epoch = st.epoch.wrapping_add(1);
+        let item = TimerItem {
+            idx,
+            gen,
+            kind: TimerKind::Export,
+            epoch: st.epoch,
+        };
+        self.wheel.push(Timestamp(at).as_zeek_secs(), item);
+    }
+
+    /// A packet arrived for a connection whose record the inactive timeout
+    /// closed (`EXPORT_CLOSED`): a new record opens. The only export work
+    /// on the packet path, and only after an idle spell.
+    #[cold]
+    pub(super) fn export_reopen(&mut self, idx: u32, ts: Timestamp) {
+        let Some(x) = self.cfg.export else {
+            return;
+        };
+        if let Some(Some(c)) = self.conns.get_mut(idx as usize) {
+            c.export_flags &= !EXPORT_CLOSED;
         }
-        st.last[s] = st.last[s].max(ts.0);
-        st.flags[s] |= tcp_flags;
-        if reopen {
-            self.export_open(idx, ts);
+        if let Some(st) = self.export_state(idx) {
+            st.open_since = Some(ts.0);
+            self.export_arm(idx, ts.0 + x.inactive.0.min(x.active.0));
         }
     }
 
-    /// The export timer of `idx` fired at network time `now`.
+    /// The export check of `item.idx` at network time `now`: cut by the
+    /// inactive or the active timeout, or look again later.
     pub(super) fn export_timer(&mut self, item: TimerItem, now: Timestamp) {
         let Some(x) = self.cfg.export else {
             return;
         };
-        let Some(st) = self.xstate.get(item.idx as usize) else {
+        let (Some(st), Some(Some(conn))) = (
+            self.xstate.get(item.idx as usize),
+            self.conns.get(item.idx as usize),
+        ) else {
             return;
         };
         let Some(open) = st.open_since else {
             return;
         };
-        let last = st.last[0].max(st.last[1]).max(open);
+        let last = conn.last.0.max(open);
         let idle_at = last + x.inactive.0;
         let active_at = open + x.active.0;
         if idle_at <= now.0 && idle_at <= active_at {
             self.export_cut(item.idx, EndReason::Idle, Timestamp(idle_at));
             self.xstate[item.idx as usize].open_since = None;
+            if let Some(Some(c)) = self.conns.get_mut(item.idx as usize) {
+                c.export_flags |= EXPORT_CLOSED;
+            }
         } else if active_at <= now.0 {
             self.export_cut(item.idx, EndReason::Active, Timestamp(active_at));
-            let st = &mut self.xstate[item.idx as usize];
-            st.open_since = Some(active_at);
+            self.xstate[item.idx as usize].open_since = Some(active_at);
             let next = (last + x.inactive.0)
                 .min(active_at + x.active.0)
                 .max(active_at);
@@ -155,7 +188,9 @@ impl ConnTracker {
         }
     }
 
-    /// The connection at `idx` is being removed: its last record.
+    /// The connection at `idx` is being removed: its last record. A
+    /// connection that never had export state (most: they end before their
+    /// first check) needs no look at the state array.
     pub(super) fn export_final(
         &mut self,
         idx: u32,
@@ -166,16 +201,31 @@ impl ConnTracker {
         if self.cfg.export.is_none() {
             return;
         }
-        if let Some(st) = self.xstate.get_mut(idx as usize) {
-            if let Some(rec) = flow_record(st, conn, reason, now) {
-                self.events.push(ConnEvent::Flow(rec));
+        let mut fresh = ExportState {
+            open_since: Some(conn.start.0),
+            tos: conn.export_tos,
+            ..ExportState::default()
+        };
+        let st = if conn.export_flags & EXPORT_STATE != 0 {
+            match self.xstate.get_mut(idx as usize) {
+                Some(st) => st,
+                None => &mut fresh,
             }
-            st.open_since = None;
-            st.epoch = st.epoch.wrapping_add(1);
+        } else {
+            &mut fresh
+        };
+        if st.open_since.is_none() && conn.export_flags & EXPORT_CLOSED == 0 {
+            st.open_since = Some(conn.start.0);
+        }
+        let rec = flow_record(st, conn, reason, now);
+        st.open_since = None;
+        st.epoch = st.epoch.wrapping_add(1);
+        if let Some(rec) = rec {
+            self.events.push(ConnEvent::Flow(rec));
         }
     }
 
-    /// Cuts the open record of `idx` (still tracked) and emits it.
+    /// Cuts the open record of `idx` (still tracked) at `at` and emits it.
     fn export_cut(&mut self, idx: u32, reason: EndReason, at: Timestamp) {
         let Some(conn) = self.conns.get(idx as usize).and_then(Option::as_ref) else {
             return;
@@ -189,64 +239,111 @@ impl ConnTracker {
     }
 }
 
+/// TCP flags a direction showed, from the history letters it added (Zeek
+/// records each kind once per direction: SYN, SYN-ACK, ACK, data, FIN,
+/// RST); a direction that sent packets on an established connection shows
+/// ACK too.
+fn history_flags(letters: &[u8], orig: bool, established: bool) -> u8 {
+    const FIN: u8 = 0x01;
+    const SYN: u8 = 0x02;
+    const RST: u8 = 0x04;
+    const PSH: u8 = 0x08;
+    const ACK: u8 = 0x10;
+    let mut f = if established { ACK } else { 0 };
+    for &l in letters {
+        if l.is_ascii_uppercase() != orig {
+            continue;
+        }
+        f |= match l.to_ascii_lowercase() {
+            b's' => SYN,
+            b'h' => SYN | ACK,
+            b'a' => ACK,
+            b'd' => PSH | ACK,
+            b'f' => FIN,
+            b'r' => RST,
+            _ => 0,
+        };
+    }
+    f
+}
+
 /// The record for the interval since the previous one (`None` if no packet
 /// in it), oriented originator → responder, the responder's side as the
-/// reverse; the state is reset for the next interval.
+/// reverse; the state moves on to the next interval. Times are the
+/// record's (its first and last packet, either direction): per-direction
+/// times and the reverse ToS are not kept, to keep the packet path free of
+/// export work.
 fn flow_record(
     st: &mut ExportState,
     conn: &Conn,
     reason: EndReason,
     at: Timestamp,
 ) -> Option<FlowRecord> {
-    {
-        // Sides A/B of the key in originator/responder order.
-        let (o, r) = if conn.orig_is_a { (0, 1) } else { (1, 0) };
-        let pkts = [conn.pkts[ORIG], conn.pkts[RESP]];
-        let bytes = [conn.ip_bytes[ORIG], conn.ip_bytes[RESP]];
-        let side = |st: &ExportState, ab: usize, dir: usize| FlowSide {
-            packets: pkts[dir].saturating_sub(st.base_pkts[ab]),
-            octets: bytes[dir].saturating_sub(st.base_bytes[ab]),
-            start: Timestamp(if st.first[ab] == 0 {
-                at.0
-            } else {
-                st.first[ab]
-            }),
-            end: Timestamp(if st.last[ab] == 0 { at.0 } else { st.last[ab] }),
-            tcp_flags: st.flags[ab],
-            tos: st.tos[ab],
-            icmp_type_code: st.icmp[ab],
-        };
-        let fwd = side(st, o, ORIG);
-        let rev = side(st, r, RESP);
-        // The next interval starts from here.
-        st.base_pkts[o] = pkts[ORIG];
-        st.base_pkts[r] = pkts[RESP];
-        st.base_bytes[o] = bytes[ORIG];
-        st.base_bytes[r] = bytes[RESP];
-        st.first = [0; 2];
-        st.last = [0; 2];
-        st.flags = [0; 2];
-        if fwd.packets == 0 && rev.packets == 0 {
-            return None;
+    let (o, r) = if conn.orig_is_a { (0, 1) } else { (1, 0) };
+    let pkts = [conn.pkts[ORIG], conn.pkts[RESP]];
+    let bytes = [conn.ip_bytes[ORIG], conn.ip_bytes[RESP]];
+    let history = conn.history.as_bytes();
+    let new_letters = history.get(usize::from(st.hist_used)..).unwrap_or(&[]);
+    let established = history.iter().any(|&l| l == b'h' || l == b'H');
+    let start = Timestamp(st.open_since.unwrap_or(conn.start.0).max(conn.start.0));
+    let end = Timestamp(conn.last.0.min(at.0).max(start.0));
+    let is_tcp = conn.proto == Proto::Tcp;
+    let (icmp_fwd, icmp_rev) = if conn.proto == Proto::Icmp {
+        // Zeek's ICMP "ports": the originator's type, then the counterpart
+        // type for request/reply pairs (code unknown: 0), else the code.
+        let (a, t) = conn.orig();
+        let (_, p) = conn.resp();
+        match super::icmp_counterpart(a.is_ipv6(), t as u8) {
+            Some(c) if u16::from(c) == p => (t << 8, p << 8),
+            _ => (t << 8 | (p & 0xff), 0),
         }
-        let (src, sp) = conn.orig();
-        let (dst, dp) = conn.resp();
-        let (src_port, dst_port) = if conn.proto == Proto::Icmp {
-            (0, fwd.icmp_type_code)
+    } else {
+        (0, 0)
+    };
+    let side = |ab: usize, dir: usize, orig: bool, icmp: u16| FlowSide {
+        packets: pkts[dir].saturating_sub(st.base_pkts[ab]),
+        octets: bytes[dir].saturating_sub(st.base_bytes[ab]),
+        start,
+        end,
+        tcp_flags: if is_tcp {
+            history_flags(
+                new_letters,
+                orig,
+                established && pkts[dir] > st.base_pkts[ab],
+            )
         } else {
-            (sp, dp)
-        };
-        Some(FlowRecord {
-            src,
-            dst,
-            src_port,
-            dst_port,
-            protocol: conn.ip_proto,
-            vlan: conn.vlan,
-            flow_id: conn.uid().lo ^ (u64::from(conn.uid().hi) << 32),
-            reason,
-            forward: fwd,
-            reverse: Some(rev),
-        })
+            0
+        },
+        tos: st.tos,
+        icmp_type_code: icmp,
+    };
+    let fwd = side(o, ORIG, true, icmp_fwd);
+    let rev = side(r, RESP, false, icmp_rev);
+    st.base_pkts[o] = pkts[ORIG];
+    st.base_pkts[r] = pkts[RESP];
+    st.base_bytes[o] = bytes[ORIG];
+    st.base_bytes[r] = bytes[RESP];
+    st.hist_used = u8::try_from(history.len()).unwrap_or(u8::MAX);
+    if fwd.packets == 0 && rev.packets == 0 {
+        return None;
     }
+    let (src, sp) = conn.orig();
+    let (dst, dp) = conn.resp();
+    let (src_port, dst_port) = if conn.proto == Proto::Icmp {
+        (0, icmp_fwd)
+    } else {
+        (sp, dp)
+    };
+    Some(FlowRecord {
+        src,
+        dst,
+        src_port,
+        dst_port,
+        protocol: conn.ip_proto,
+        vlan: conn.vlan,
+        flow_id: conn.uid().lo ^ (u64::from(conn.uid().hi) << 32),
+        reason,
+        forward: fwd,
+        reverse: Some(rev),
+    })
 }

@@ -285,8 +285,14 @@ pub struct ConnTracker {
     finish_cursor: usize,
     /// With a cap: eviction candidates in creation order (slot, gen).
     evict_queue: std::collections::VecDeque<(u32, u32)>,
-    /// Flow export state per slot (empty when export is off).
+    /// Flow export state per slot (empty when export is off); valid for a
+    /// connection with `EXPORT_STATE` set.
     xstate: Vec<export::ExportState>,
+    /// Flow export: each connection's first check (inactive timeout after
+    /// its start), in deadline order: (deadline, slot, generation). Most
+    /// connections end before it; a queue costs them far less than the
+    /// wheel.
+    export_first: std::collections::VecDeque<(f64, u32, u32)>,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -357,6 +363,7 @@ impl ConnTracker {
             finish_cursor: 0,
             evict_queue: std::collections::VecDeque::new(),
             xstate: Vec::new(),
+            export_first: std::collections::VecDeque::new(),
             cfg,
         }
     }
@@ -385,6 +392,8 @@ impl ConnTracker {
             + self.free.capacity() * 4
             + self.wheel.memory()
             + self.long_first.capacity() * 16
+            + self.export_first.capacity() * 16
+            + self.xstate.capacity() * core::mem::size_of::<export::ExportState>()
             + self.evict_queue.capacity() * 8
             + tcp * core::mem::size_of::<TcpConn>()
     }
@@ -413,29 +422,49 @@ impl ConnTracker {
     pub fn advance(&mut self, now: Timestamp) {
         let t = now.as_zeek_secs();
         loop {
-            // Both queues fire in deadline order, interleaved.
+            // The three queues fire in deadline order, interleaved (on a
+            // tie: the wheel, then long reports, then export checks).
             let first = self.long_first.front().map(|e| e.0).filter(|d| *d <= t);
+            let xfirst = self.export_first.front().map(|e| e.0).filter(|d| *d <= t);
             let wheel = self.wheel.peek_due(t);
-            match (first, wheel) {
-                (None, None) => break,
-                (Some(a), Some(b)) if b < a => self.fire_wheel(t, now),
-                (Some(_), _) => {
-                    let Some((_, idx, gen)) = self.long_first.pop_front() else {
-                        break;
-                    };
-                    if self.meta.get(idx as usize).is_some_and(|m| m.gen == gen)
-                        && self.long_report(idx)
-                    {
-                        self.arm_long(TimerItem {
-                            idx,
-                            gen,
-                            kind: TimerKind::LongReport,
-                            epoch: 0,
-                        });
-                    }
-                }
-                (None, Some(_)) => self.fire_wheel(t, now),
+            let inf = f64::INFINITY;
+            let (a, x, w) = (
+                first.unwrap_or(inf),
+                xfirst.unwrap_or(inf),
+                wheel.unwrap_or(inf),
+            );
+            if a == inf && x == inf && w == inf {
+                break;
             }
+            if w <= a && w <= x {
+                self.fire_wheel(t, now);
+            } else if a <= x {
+                let Some((_, idx, gen)) = self.long_first.pop_front() else {
+                    break;
+                };
+                if self.meta.get(idx as usize).is_some_and(|m| m.gen == gen)
+                    && self.long_report(idx)
+                {
+                    self.arm_long(TimerItem {
+                        idx,
+                        gen,
+                        kind: TimerKind::LongReport,
+                        epoch: 0,
+                    });
+                }
+            } else {
+                let Some((_, idx, gen)) = self.export_first.pop_front() else {
+                    break;
+                };
+                if self.meta.get(idx as usize).is_some_and(|m| m.gen == gen) {
+                    self.export_first_check(idx, now);
+                }
+            }
+        }
+        if self.export_first.len() > 2 * self.stats.open as usize + 4096 {
+            let meta = &self.meta;
+            self.export_first
+                .retain(|e| meta.get(e.1 as usize).is_some_and(|m| m.gen == e.2));
         }
         let open = self.stats.open as usize;
         if self.long_first.len() > open + open / 4 + 4096 {
@@ -789,13 +818,8 @@ impl ConnTracker {
             is_orig,
             accepted,
         };
-        if accepted && self.cfg.export.is_some() {
-            let (flags, icmp) = match pkt.l4 {
-                L4::Tcp(t) => (t.flags.0, 0),
-                L4::Icmp(m) => (0, u16::from(m.icmp_type) << 8 | u16::from(m.code)),
-                _ => (0, 0),
-            };
-            self.export_packet(idx, src_is_a, pkt.ts, flags, ip.tos, icmp);
+        if conn.export_flags & crate::conn::EXPORT_CLOSED != 0 && accepted {
+            self.export_reopen(idx, pkt.ts);
         }
         Some(cref)
     }
@@ -888,6 +912,8 @@ impl ConnTracker {
             tunnel,
             missed_bytes: 0,
             parsers: 0,
+            export_flags: 0,
+            export_tos: ip.tos,
             long_schedule: NOT_WATCHED,
             long_next: 0,
             state,

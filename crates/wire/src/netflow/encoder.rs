@@ -130,6 +130,57 @@ impl FlowEncoder {
         }
     }
 
+    /// Adds one direction of `rec` as a unidirectional record (the
+    /// reverse side if `reverse`), without building a record for it;
+    /// directions without packets are skipped.
+    pub fn push_direction(
+        &mut self,
+        rec: &FlowRecord,
+        reverse: bool,
+        now: Timestamp,
+        emit: &mut dyn FnMut(&[u8]),
+    ) {
+        let side = if reverse {
+            rec.reverse.as_ref()
+        } else {
+            Some(&rec.forward)
+        };
+        if side.is_none_or(|s| s.packets == 0) {
+            return;
+        }
+        if self.version == Version::V5 {
+            let r = if reverse {
+                let rev = rec.reverse.unwrap_or(rec.forward);
+                let icmp = matches!(rec.protocol, 1 | 58);
+                FlowRecord {
+                    src: rec.dst,
+                    dst: rec.src,
+                    src_port: if icmp { 0 } else { rec.dst_port },
+                    dst_port: if icmp {
+                        rev.icmp_type_code
+                    } else {
+                        rec.src_port
+                    },
+                    forward: rev,
+                    reverse: None,
+                    ..*rec
+                }
+            } else {
+                FlowRecord {
+                    reverse: None,
+                    ..*rec
+                }
+            };
+            return self.push(&r, now, emit);
+        }
+        self.now = now;
+        if self.boot.is_none() {
+            self.boot = Some(Timestamp(now.0 - self.max_age.0 - 1_000_000_000));
+        }
+        let t = template::for_record(rec, false);
+        self.push_with(t, emit, |out| t.write_direction(out, rec, reverse));
+    }
+
     /// Sends what is buffered (end of input, or a quiet moment).
     pub fn flush(&mut self, now: Timestamp, emit: &mut dyn FnMut(&[u8])) {
         self.now = now;
@@ -294,6 +345,17 @@ impl FlowEncoder {
     }
 
     fn push_templated(&mut self, t: &Template, rec: &FlowRecord, emit: &mut dyn FnMut(&[u8])) {
+        self.push_with(t, emit, |out| t.write_record(out, rec));
+    }
+
+    /// Makes room for one record of template `t` and lets `write` append
+    /// it.
+    fn push_with(
+        &mut self,
+        t: &Template,
+        emit: &mut dyn FnMut(&[u8]),
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
         let rec_len = t.record_len();
         if self.buf.is_empty() {
             self.begin();
@@ -312,7 +374,7 @@ impl FlowEncoder {
             self.buf.extend_from_slice(&t.id.to_be_bytes());
             self.buf.extend_from_slice(&[0, 0]);
         }
-        t.write_record(&mut self.buf, rec);
+        write(&mut self.buf);
         self.count += 1;
         self.data_records += 1;
     }

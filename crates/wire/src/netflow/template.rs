@@ -147,12 +147,24 @@ pub struct Template {
     pub id: u16,
     /// Fields in record order.
     pub fields: &'static [Field],
+    /// Bytes of one data record (the sum of the field lengths).
+    len: usize,
+}
+
+const fn len_of(fields: &[Field]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < fields.len() {
+        n += fields[i].len as usize;
+        i += 1;
+    }
+    n
 }
 
 impl Template {
     /// Bytes of one data record.
     pub fn record_len(&self) -> usize {
-        self.fields.iter().map(|f| usize::from(f.len)).sum()
+        self.len
     }
 
     /// Bytes of this template's record in a template set (IPFIX: reverse
@@ -181,51 +193,81 @@ impl Template {
         }
     }
 
-    /// Appends one data record for `rec`.
+    /// Appends one data record for `rec`. The fields are written in the
+    /// order of the `fields` lists above, at fixed offsets (no per-field
+    /// dispatch: this runs once per exported record); the
+    /// `records_match_their_templates` test and the netflow_parser round
+    /// trip keep the two in step.
     pub fn write_record(&self, out: &mut Vec<u8>, rec: &FlowRecord) {
-        let fwd = &rec.forward;
-        let rev = rec.reverse.unwrap_or(FlowSide {
-            packets: 0,
-            octets: 0,
-            start: fwd.start,
-            end: fwd.end,
-            tcp_flags: 0,
-            tos: 0,
-            icmp_type_code: 0,
-        });
-        for field in self.fields {
-            let side = if field.reverse { &rev } else { fwd };
-            match (field.id, field.len) {
-                (ie::SRC_V4 | ie::SRC_V6, _) => put_addr(out, rec.src),
-                (ie::DST_V4 | ie::DST_V6, _) => put_addr(out, rec.dst),
-                (ie::SRC_PORT, _) => out.extend_from_slice(&rec.src_port.to_be_bytes()),
-                (ie::DST_PORT, _) => out.extend_from_slice(&rec.dst_port.to_be_bytes()),
-                (ie::PROTOCOL, _) => out.push(rec.protocol),
-                (ie::TCP_FLAGS, _) => out.push(side.tcp_flags),
-                (ie::TOS, _) => out.push(side.tos),
-                (ie::PACKETS, _) => out.extend_from_slice(&side.packets.to_be_bytes()),
-                (ie::OCTETS, _) => out.extend_from_slice(&side.octets.to_be_bytes()),
-                (ie::START_MS, _) => out.extend_from_slice(&millis(side.start).to_be_bytes()),
-                (ie::END_MS, _) => out.extend_from_slice(&millis(side.end).to_be_bytes()),
-                (ie::INPUT | ie::OUTPUT, _) => out.extend_from_slice(&0u32.to_be_bytes()),
-                (ie::VLAN, _) => out.extend_from_slice(&rec.vlan.unwrap_or(0).to_be_bytes()),
-                (ie::ICMP_V4 | ie::ICMP_V6, _) => {
-                    out.extend_from_slice(&fwd.icmp_type_code.to_be_bytes())
-                }
-                (ie::END_REASON, _) => out.push(rec.reason as u8),
-                (ie::FLOW_ID, _) => out.extend_from_slice(&rec.flow_id.to_be_bytes()),
-                // Source = the connection's initiator.
-                (ie::BIFLOW_DIRECTION, _) => out.push(1),
-                (_, len) => out.extend(core::iter::repeat_n(0u8, usize::from(len))),
+        self.write_direction(out, rec, false);
+    }
+
+    /// Appends one unidirectional record for one direction of `rec`: its
+    /// forward side, or (`reverse`) its reverse side as a record of its own
+    /// (addresses and ports swapped; ICMP: the reverse type and code).
+    pub fn write_direction(&self, out: &mut Vec<u8>, rec: &FlowRecord, reverse: bool) {
+        out.reserve(self.len);
+        let mut put = |bytes: &[u8]| out.extend_from_slice(bytes);
+        let icmp = matches!(rec.protocol, 1 | 58);
+        let (fwd, src, dst, sp, dp) = match (reverse, rec.reverse.as_ref()) {
+            (true, Some(r)) => (
+                r,
+                rec.dst,
+                rec.src,
+                if icmp { 0 } else { rec.dst_port },
+                if icmp { r.icmp_type_code } else { rec.src_port },
+            ),
+            _ => (&rec.forward, rec.src, rec.dst, rec.src_port, rec.dst_port),
+        };
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                put(&s.octets());
+                put(&d.octets());
             }
+            (s, d) => {
+                put(&v6(s));
+                put(&v6(d));
+            }
+        }
+        put(&sp.to_be_bytes());
+        put(&dp.to_be_bytes());
+        put(&[rec.protocol, fwd.tcp_flags, fwd.tos]);
+        put(&fwd.packets.to_be_bytes());
+        put(&fwd.octets.to_be_bytes());
+        put(&millis(fwd.start).to_be_bytes());
+        put(&millis(fwd.end).to_be_bytes());
+        put(&[0; 8]); // ingress and egress interface
+        put(&rec.vlan.unwrap_or(0).to_be_bytes());
+        put(&fwd.icmp_type_code.to_be_bytes());
+        put(&[rec.reason as u8]);
+        put(&rec.flow_id.to_be_bytes());
+        if self.fields.len() > 17 && !reverse {
+            let rev = rec.reverse.unwrap_or(FlowSide {
+                packets: 0,
+                octets: 0,
+                start: fwd.start,
+                end: fwd.end,
+                tcp_flags: 0,
+                tos: 0,
+                icmp_type_code: 0,
+            });
+            put(&rev.packets.to_be_bytes());
+            put(&rev.octets.to_be_bytes());
+            put(&[rev.tcp_flags, rev.tos]);
+            put(&millis(rev.start).to_be_bytes());
+            put(&millis(rev.end).to_be_bytes());
+            // biflowDirection: source = the connection's initiator.
+            put(&[1]);
         }
     }
 }
 
-fn put_addr(out: &mut Vec<u8>, a: IpAddr) {
+/// An address as 16 bytes (IPv4-mapped if it is IPv4, which a record of
+/// mixed families never is).
+fn v6(a: IpAddr) -> [u8; 16] {
     match a {
-        IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
-        IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+        IpAddr::V6(a) => a.octets(),
     }
 }
 
@@ -238,21 +280,25 @@ pub fn millis(t: crate::Timestamp) -> u64 {
 pub const IPV4: Template = Template {
     id: 256,
     fields: &V4,
+    len: len_of(&V4),
 };
 /// The IPv6 unidirectional template.
 pub const IPV6: Template = Template {
     id: 257,
     fields: &V6,
+    len: len_of(&V6),
 };
 /// The IPv4 biflow template (IPFIX).
 pub const IPV4_BIFLOW: Template = Template {
     id: 258,
     fields: &V4_BI,
+    len: len_of(&V4_BI),
 };
 /// The IPv6 biflow template (IPFIX).
 pub const IPV6_BIFLOW: Template = Template {
     id: 259,
     fields: &V6_BI,
+    len: len_of(&V6_BI),
 };
 
 /// The template for a record.
@@ -268,6 +314,78 @@ pub fn for_record(rec: &FlowRecord, biflow: bool) -> &'static Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_match_their_templates() {
+        use crate::netflow::{EndReason, FlowRecord, FlowSide};
+        use crate::Timestamp;
+        let side = FlowSide {
+            packets: 1,
+            octets: 2,
+            start: Timestamp(3_000_000),
+            end: Timestamp(4_000_000),
+            tcp_flags: 5,
+            tos: 6,
+            icmp_type_code: 7,
+        };
+        for (t, v6, bi) in [
+            (&IPV4, false, false),
+            (&IPV6, true, false),
+            (&IPV4_BIFLOW, false, true),
+            (&IPV6_BIFLOW, true, true),
+        ] {
+            let (src, dst): (IpAddr, IpAddr) = if v6 {
+                (
+                    "2001:db8::1".parse().unwrap(),
+                    "2001:db8::2".parse().unwrap(),
+                )
+            } else {
+                ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap())
+            };
+            let rec = FlowRecord {
+                src,
+                dst,
+                src_port: 8,
+                dst_port: 9,
+                protocol: 6,
+                vlan: Some(10),
+                flow_id: 11,
+                reason: EndReason::Idle,
+                forward: side,
+                reverse: bi.then_some(side),
+            };
+            let mut out = Vec::new();
+            t.write_record(&mut out, &rec);
+            assert_eq!(out.len(), t.record_len(), "template {}", t.id);
+            // Field by field, at the offsets the template gives.
+            let mut at = 0;
+            for f in t.fields {
+                let v = &out[at..at + usize::from(f.len)];
+                let want: Vec<u8> = match (f.id, f.reverse) {
+                    (ie::SRC_PORT, _) => vec![0, 8],
+                    (ie::DST_PORT, _) => vec![0, 9],
+                    (ie::PROTOCOL, _) => vec![6],
+                    (ie::TCP_FLAGS, _) => vec![5],
+                    (ie::TOS, _) => vec![6],
+                    (ie::PACKETS, _) => 1u64.to_be_bytes().to_vec(),
+                    (ie::OCTETS, _) => 2u64.to_be_bytes().to_vec(),
+                    (ie::START_MS, _) => 3u64.to_be_bytes().to_vec(),
+                    (ie::END_MS, _) => 4u64.to_be_bytes().to_vec(),
+                    (ie::VLAN, _) => vec![0, 10],
+                    (ie::ICMP_V4 | ie::ICMP_V6, _) => vec![0, 7],
+                    (ie::END_REASON, _) => vec![1],
+                    (ie::FLOW_ID, _) => 11u64.to_be_bytes().to_vec(),
+                    (ie::BIFLOW_DIRECTION, _) => vec![1],
+                    (ie::INPUT | ie::OUTPUT, _) => vec![0; 4],
+                    (ie::SRC_V4 | ie::SRC_V6, _) => v.to_vec(),
+                    (ie::DST_V4 | ie::DST_V6, _) => v.to_vec(),
+                    (id, _) => panic!("field {id} not checked"),
+                };
+                assert_eq!(v, &want[..], "template {} field {}", t.id, f.id);
+                at += usize::from(f.len);
+            }
+        }
+    }
 
     #[test]
     fn record_lengths() {
