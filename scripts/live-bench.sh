@@ -17,6 +17,7 @@
 # itself takes a core, so 2 workers share the other with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin=${CARGO_TARGET_DIR:-target}/release
 conns=${1:-100000}
 senders=${SENDERS:-1}
 if ! command -v tcpreplay >/dev/null 2>&1; then
@@ -32,8 +33,8 @@ ip netns add "$nsa"; ip netns add "$nsb"
 ip link add cwba netns "$nsa" type veth peer name cwbb netns "$nsb"
 for n in "$nsa" "$nsb"; do ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 ip -n "$nsa" link set cwba up; ip -n "$nsb" link set cwbb up
-target/release/connwatch-tracegen bulk --out "$dir/t.pcap" --connections "$conns" --seed 1 2>/dev/null
-total=$(target/release/connwatch -C -r "$dir/t.pcap" --logdir "$dir/ref" 2>&1 | sed -n 's/^connwatch: \([0-9]*\) packets,.*/\1/p')
+$bin/connwatch-tracegen bulk --out "$dir/t.pcap" --connections "$conns" --seed 1 2>/dev/null
+total=$($bin/connwatch -C -r "$dir/t.pcap" --logdir "$dir/ref" 2>&1 | sed -n 's/^connwatch: \([0-9]*\) packets,.*/\1/p')
 total=$((total * senders))
 echo "trace: $conns connections, $total packets (connwatch-tracegen bulk --seed 1), $senders sender(s)"
 
@@ -41,7 +42,7 @@ echo "trace: $conns connections, $total packets (connwatch-tracegen bulk --seed 
 run() {
     local workers=$1; shift
     rm -rf "$dir/out"
-    ip netns exec "$nsa" target/release/connwatch -i cwba --workers "$workers" \
+    ip netns exec "$nsa" $bin/connwatch -i cwba --workers "$workers" \
         --logdir "$dir/out" --set log.stats_interval=0s 2> "$dir/cw.err" &
     local pid=$!
     until grep -q "capturing on" "$dir/cw.err" 2>/dev/null; do sleep 0.1; done

@@ -15,12 +15,13 @@
 #   scripts/scan-cap-check.sh            # used by .ci/run
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bin=${CARGO_TARGET_DIR:-target}/release
 cargo build --release -q --locked -p connwatch -p connwatch-tracegen
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-target/release/connwatch-tracegen long --out "$dir/scan.pcap" --duration 10m \
+$bin/connwatch-tracegen long --out "$dir/scan.pcap" --duration 10m \
     --interval 10s --background-flows 5000000 --seed 3 2>/dev/null
-python3 - "$dir" <<'PY'
+BIN="$bin" python3 - "$dir" <<'PY'
 import os, re, subprocess, sys
 
 d = sys.argv[1]
@@ -32,7 +33,7 @@ def run(name, pcap, *sets):
     # ru_maxrss would include this Python process, which it starts as a
     # copy of.
     out = os.path.join(d, name)
-    args = ["target/release/connwatch", "-r", pcap, "--logdir", out]
+    args = [os.environ["BIN"] + "/connwatch", "-r", pcap, "--logdir", out]
     for s in sets:
         args += ["--set", s]
     p = subprocess.run(args, stderr=subprocess.PIPE, text=True)
