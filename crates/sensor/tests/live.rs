@@ -238,6 +238,32 @@ fn start_server(ns: &Netns) -> Proc {
     p
 }
 
+/// `n` short TCP connections from the client side, spread over `secs`
+/// seconds; the client's JSON lines on stdout.
+fn churn(ns: &Netns, n: u32, secs: &str) -> std::process::Output {
+    let script = traffic_script();
+    let out = ns
+        .exec(
+            &ns.a,
+            &[
+                "python3",
+                script.to_str().unwrap(),
+                "churn",
+                SERVER_IP,
+                &n.to_string(),
+                secs,
+            ],
+        )
+        .output()
+        .expect("run the churn client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 // ------------------------------------------------------------------- logs
 
 /// A Zeek TSV log: rows as column → value.
@@ -659,22 +685,7 @@ fn capture_ignore_drops_a_host_before_tracking() {
         ],
     );
     let server = start_server(&ns);
-    let script = traffic_script();
-    let out = ns
-        .exec(
-            &ns.a,
-            &[
-                "python3",
-                script.to_str().unwrap(),
-                "churn",
-                SERVER_IP,
-                "3",
-                "0.3",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    churn(&ns, 3, "0.3");
     let err = stop_sensor(sensor);
     drop(server);
     assert!(!logdir.join("conn.log").exists(), "{err}");
@@ -690,22 +701,7 @@ fn two_interfaces_one_of_them_loopback() {
     let logdir = temp_dir("two");
     let sensor = start_sensor(&ns, &logdir, &["-i", "lo", "--workers", "2"]);
     let server = start_server(&ns);
-    let script = traffic_script();
-    let churn = ns
-        .exec(
-            &ns.a,
-            &[
-                "python3",
-                script.to_str().unwrap(),
-                "churn",
-                SERVER_IP,
-                "3",
-                "0.3",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(churn.status.success());
+    let churn = churn(&ns, 3, "0.3");
     let local = ns
         .exec(&ns.a, &[
             "python3",

@@ -101,37 +101,26 @@ impl ConnTracker {
         self.xstate.get_mut(i)
     }
 
+    /// A fresh export timer identity for `idx`: earlier timers of the
+    /// connection go stale.
+    fn export_item(&mut self, idx: u32) -> Option<TimerItem> {
+        let gen = self.meta[idx as usize].gen;
+        let st = self.export_state(idx)?;
+        st.epoch = st.epoch.wrapping_add(1);
+        Some(TimerItem {
+            idx,
+            gen,
+            kind: TimerKind::Export,
+            epoch: st.epoch,
+        })
+    }
+
     /// A connection reached its first check (inactive timeout after its
     /// start): cut if due, else hand it to the wheel.
     pub(super) fn export_first_check(&mut self, idx: u32, now: Timestamp) {
-        let gen = self.meta[idx as usize].gen;
-        let Some(st) = self.export_state(idx) else {
-            return;
-        };
-        st.epoch = st.epoch.wrapping_add(1);
-        let item = TimerItem {
-            idx,
-            gen,
-            kind: TimerKind::Export,
-            epoch: st.epoch,
-        };
-        self.export_timer(item, now);
-    }
-
-    /// Arms the export timer of a connection with export state at `at`.
-    fn export_arm(&mut self, idx: u32, at: i64) {
-        let gen = self.meta[idx as usize].gen;
-        let Some(st) = self.xstate.get_mut(idx as usize) else {
-            return;
-        };
-        st.epoch = st.epoch.wrapping_add(1);
-        let item = TimerItem {
-            idx,
-            gen,
-            kind: TimerKind::Export,
-            epoch: st.epoch,
-        };
-        self.wheel.push(Timestamp(at).as_zeek_secs(), item);
+        if let Some(item) = self.export_item(idx) {
+            self.export_timer(item, now);
+        }
     }
 
     /// A packet arrived for a connection whose record the inactive timeout
@@ -147,7 +136,10 @@ impl ConnTracker {
         }
         if let Some(st) = self.export_state(idx) {
             st.open_since = Some(ts.0);
-            self.export_arm(idx, ts.0 + x.inactive.0.min(x.active.0));
+        }
+        if let Some(item) = self.export_item(idx) {
+            let at = Timestamp(ts.0 + x.inactive.0.min(x.active.0));
+            self.wheel.push(at.as_zeek_secs(), item);
         }
     }
 
