@@ -2,8 +2,8 @@
 //!
 //! [`write_conn_cells`] is separate from the sink so conn_long.log, which
 //! logs the same `Conn::Info` columns, can reuse it. TSV rows, by far the
-//! most common output, take a fast path ([`write_conn_tsv`]) that encodes
-//! the row straight into a [`RowBuf`]; it prints exactly what the cell
+//! most common output, take a fast path (`write_conn_tsv`) that encodes
+//! the row straight into a `RowBuf`; it prints exactly what the cell
 //! writer prints (tested row by row on every conformance log).
 
 use std::path::Path;
