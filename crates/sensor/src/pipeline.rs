@@ -179,6 +179,13 @@ impl Sinks {
         reports
     }
 
+    /// Exports one flow record (if export is on).
+    pub(crate) fn write_flow(&mut self, flow: &connwatch_wire::netflow::FlowRecord) {
+        if let Some(export) = self.export.as_mut() {
+            export.write_flow(flow);
+        }
+    }
+
     /// Writes one event to the logs it belongs in, counting it.
     pub(crate) fn write_event(&mut self, ev: &ConnEvent, summary: &mut Summary) -> Result<()> {
         match ev {
@@ -193,11 +200,6 @@ impl Sinks {
                 }
                 if let Some(notice) = self.notice.as_mut() {
                     summary.notices += notice.write_interim(record, report)?;
-                }
-            }
-            ConnEvent::Flow(flow) => {
-                if let Some(export) = self.export.as_mut() {
-                    export.write_flow(flow);
                 }
             }
         }
@@ -292,7 +294,8 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
         };
         analyzer.handle_frame(&frame);
         summary.packets += 1;
-        if !analyzer.tracker_ref().events().is_empty() {
+        let t = analyzer.tracker_ref();
+        if !t.events().is_empty() || !t.flows().is_empty() {
             drain(&mut analyzer, &mut sinks, &mut summary)?;
         }
         if progress && summary.packets & 0xffff == 0 {
@@ -331,6 +334,9 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
 }
 
 fn drain(analyzer: &mut PacketAnalyzer, sinks: &mut Sinks, summary: &mut Summary) -> Result<()> {
+    for flow in analyzer.tracker().drain_flows() {
+        sinks.write_flow(&flow);
+    }
     for ev in analyzer.tracker().drain_events() {
         sinks.write_event(&ev, summary)?;
     }

@@ -218,13 +218,20 @@ fn run(data: &[u8]) -> Vec<ConnEvent> {
             wire_len,
             interface: 0,
         });
-        // Events leave as the sensor takes them: after each frame.
+        // Events leave as the sensor takes them: after each frame (flow
+        // records first: a connection's last one precedes its row).
+        for f in analyzer.tracker().drain_flows() {
+            events.flow(&f);
+        }
         for ev in analyzer.tracker().drain_events() {
             events.event(ev);
         }
     }
 
     analyzer.finish();
+    for f in analyzer.tracker().drain_flows() {
+        events.flow(&f);
+    }
     for ev in analyzer.tracker().drain_events() {
         events.event(ev);
     }
@@ -270,18 +277,19 @@ impl Checker {
         match &ev {
             ConnEvent::Finished(rec) => self.finished_record(rec),
             ConnEvent::Interim { record, report } => self.interim(record, report),
-            ConnEvent::Flow(f) => {
-                let rev = f.reverse.unwrap_or(f.forward);
-                assert!(
-                    f.forward.packets + rev.packets > 0,
-                    "an empty flow record: {f:?}"
-                );
-                let e = self.flows.entry(f.flow_id).or_default();
-                e.0 += f.forward.packets + rev.packets;
-                e.1 += f.forward.octets + rev.octets;
-            }
         }
         self.all.push(ev);
+    }
+
+    fn flow(&mut self, f: &connwatch_wire::netflow::FlowRecord) {
+        let rev = f.reverse.unwrap_or(f.forward);
+        assert!(
+            f.forward.packets + rev.packets > 0,
+            "an empty flow record: {f:?}"
+        );
+        let e = self.flows.entry(f.flow_id).or_default();
+        e.0 += f.forward.packets + rev.packets;
+        e.1 += f.forward.octets + rev.octets;
     }
 
     fn finished_record(&mut self, rec: &ConnRecord) {
@@ -380,6 +388,10 @@ impl Checker {
         assert_eq!(stats.open, 0, "connections left open after finish");
         assert_eq!(tracker.live().count(), 0, "live connections after finish");
         assert!(tracker.events().is_empty(), "events left after draining");
+        assert!(
+            tracker.flows().is_empty(),
+            "flow records left after draining"
+        );
         assert_eq!(
             self.finished.len() as u64,
             stats.connections,

@@ -323,8 +323,4 @@ pub enum ConnEvent {
         /// Report time, threshold, idle time, deltas, notice flag.
         report: InterimReport,
     },
-    /// A flow record to export (NetFlow/IPFIX): an interval of a
-    /// connection, originator → responder, the responder's direction as
-    /// the reverse side.
-    Flow(connwatch_wire::netflow::FlowRecord),
 }

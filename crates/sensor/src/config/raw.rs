@@ -73,9 +73,11 @@ pub struct ExportSection {
     /// elements, source = the originator) instead of one record per
     /// direction. Default `false`.
     pub biflow: bool,
-    /// Largest UDP payload sent, bytes. Default `1464` (30 NetFlow v5
-    /// records; fits a 1500-byte MTU over IPv4).
-    pub max_datagram: u32,
+    /// Largest UDP payload sent, bytes. Unset (the default): `1464` (30
+    /// NetFlow v5 records; fits a 1500-byte MTU over IPv4), or `65000` for a
+    /// collector on a loopback address, where no path MTU applies and
+    /// fewer, larger datagrams cost the sensor far less.
+    pub max_datagram: Option<u32>,
     /// Observation domain (IPFIX), source id (v9), engine id (v5, low
     /// byte). Default `0`.
     pub observation_domain: u32,
@@ -94,7 +96,7 @@ impl Default for ExportSection {
             active_timeout: "30min".into(),
             inactive_timeout: "15s".into(),
             biflow: false,
-            max_datagram: 1464,
+            max_datagram: None,
             observation_domain: 0,
             template_refresh: "60s".into(),
             template_refresh_datagrams: 20,

@@ -107,14 +107,27 @@ pub struct ExportSettings {
     pub inactive: Duration,
     /// RFC 5103 biflow records (IPFIX).
     pub biflow: bool,
-    /// Largest UDP payload.
-    pub max_datagram: usize,
+    /// Largest UDP payload; `None`: by destination (see
+    /// [`ExportSettings::datagram_limit`]).
+    pub max_datagram: Option<usize>,
     /// Observation domain / source id / engine id.
     pub observation_domain: u32,
     /// Template refresh interval.
     pub template_refresh: Duration,
     /// Template refresh every this many datagrams.
     pub template_refresh_datagrams: u32,
+}
+
+impl ExportSettings {
+    /// The datagram size limit for one collector: the configured one, else
+    /// 1464 bytes (a 1500-byte MTU), or 65000 on loopback.
+    pub fn datagram_limit(&self, c: &Collector) -> usize {
+        self.max_datagram.unwrap_or(if c.addr.ip().is_loopback() {
+            65_000
+        } else {
+            1464
+        })
+    }
 }
 
 /// Parses `ipfix://HOST:PORT` (also `netflow9://`, `netflow5://`).
@@ -551,11 +564,8 @@ fn validate_export(cli: &Cli, raw: &RawConfig, errors: &mut Vec<String>) -> Opti
     let active = dur("active_timeout", &e.active_timeout);
     let inactive = dur("inactive_timeout", &e.inactive_timeout);
     let template_refresh = dur("template_refresh", &e.template_refresh);
-    if !(576..=65_507).contains(&e.max_datagram) {
-        errors.push(format!(
-            "export.max_datagram: {} is outside 576..=65507",
-            e.max_datagram
-        ));
+    if let Some(m) = e.max_datagram.filter(|m| !(576..=65_507).contains(m)) {
+        errors.push(format!("export.max_datagram: {m} is outside 576..=65507"));
     }
     if e.biflow
         && collectors
@@ -569,7 +579,7 @@ fn validate_export(cli: &Cli, raw: &RawConfig, errors: &mut Vec<String>) -> Opti
         active,
         inactive,
         biflow: e.biflow,
-        max_datagram: e.max_datagram as usize,
+        max_datagram: e.max_datagram.map(|m| m as usize),
         observation_domain: e.observation_domain,
         template_refresh,
         template_refresh_datagrams: e.template_refresh_datagrams.max(1),

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
-use connwatch_track::{ConnEvent, PacketAnalyzer, TrackerConfig};
+use connwatch_track::{PacketAnalyzer, TrackerConfig};
 
 use crate::config::SensorConfig;
 use crate::pipeline::{tracker_config, Sinks, Summary};
@@ -110,7 +110,7 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
     // 3. Workers.
     let base = tracker_config(cfg);
     let (tx, rx) = mpsc::sync_channel::<Msg>(4 * n);
-    let mut recycle: Vec<SyncSender<Vec<ConnEvent>>> = Vec::with_capacity(n);
+    let mut recycle: Vec<SyncSender<worker::Batch>> = Vec::with_capacity(n);
     let mut counters = Vec::with_capacity(n);
     let mut handles = Vec::with_capacity(n);
     for (w, socks) in sockets.into_iter().enumerate() {
@@ -150,8 +150,11 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
     let mut weirds: std::collections::BTreeMap<&'static str, u64> = Default::default();
     while done < n {
         match rx.recv_timeout(StdDuration::from_millis(200)) {
-            Ok(Msg::Events(w, mut events)) => {
-                for ev in events.drain(..) {
+            Ok(Msg::Events(w, mut batch)) => {
+                for flow in &batch.flows {
+                    writer.sinks.write_flow(flow);
+                }
+                for ev in batch.events.drain(..) {
                     if failure.is_some() {
                         break;
                     }
@@ -160,8 +163,8 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
                         signals::request_stop();
                     }
                 }
-                events.clear();
-                let _ = recycle[w].try_send(events);
+                batch.clear();
+                let _ = recycle[w].try_send(batch);
             }
             Ok(Msg::Done(names)) => {
                 done += 1;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use connwatch_track::{ConnEvent, PacketAnalyzer};
+use connwatch_wire::netflow::FlowRecord;
 use connwatch_wire::{Duration, Timestamp};
 
 use super::counters::{Totals, WorkerCounters};
@@ -23,12 +24,51 @@ use crate::sources::af_packet::{poll_any, AfPacket, KernelStats};
 /// What a worker sends to the writer.
 pub enum Msg {
     /// Records, in the order the tracker produced them, from worker `.0`
-    /// (the emptied vector goes back to it).
-    Events(usize, Vec<ConnEvent>),
+    /// (the emptied batch goes back to it).
+    Events(usize, Batch),
     /// The worker has flushed everything and stopped; its weirds by name.
     Done(Vec<(&'static str, u64)>),
     /// The worker failed; the sensor stops.
     Failed(String),
+}
+
+/// What crosses to the writer at once: log events and flow records.
+#[derive(Default)]
+pub struct Batch {
+    /// conn.log, conn_long.log and notice.log events.
+    pub events: Vec<ConnEvent>,
+    /// Flow records to export.
+    pub flows: Vec<FlowRecord>,
+}
+
+impl Batch {
+    fn with_capacity(n: usize) -> Batch {
+        Batch {
+            events: Vec::with_capacity(n),
+            flows: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.events.len() + self.flows.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes what the analyzer's tracker holds.
+    fn take_from(&mut self, analyzer: &mut PacketAnalyzer) {
+        let t = analyzer.tracker();
+        self.flows.extend(t.drain_flows());
+        self.events.extend(t.drain_events());
+    }
+
+    /// Empties it for reuse.
+    pub fn clear(&mut self) {
+        self.events.clear();
+        self.flows.clear();
+    }
 }
 
 /// Frames taken from one socket before looking at the next.
@@ -61,7 +101,7 @@ pub struct Worker {
     /// To the writer.
     pub tx: SyncSender<Msg>,
     /// Emptied batches coming back from the writer, for reuse.
-    pub recycle: Receiver<Vec<ConnEvent>>,
+    pub recycle: Receiver<Batch>,
     /// Where it publishes its counters.
     pub counters: Arc<WorkerCounters>,
 }
@@ -82,7 +122,7 @@ impl Worker {
                 loop {
                     let done = self.analyzer.finish_some(crate::pipeline::FLUSH_PART);
                     let mut batch = self.fresh_batch();
-                    batch.extend(self.analyzer.tracker().drain_events());
+                    batch.take_from(&mut self.analyzer);
                     if !batch.is_empty() && self.tx.send(Msg::Events(self.id, batch)).is_err() {
                         break;
                     }
@@ -100,10 +140,10 @@ impl Worker {
         }
     }
 
-    fn fresh_batch(&self) -> Vec<ConnEvent> {
+    fn fresh_batch(&self) -> Batch {
         self.recycle
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH))
+            .unwrap_or_else(|_| Batch::with_capacity(BATCH))
     }
 
     fn capture(&mut self) -> Result<(), String> {
@@ -137,14 +177,12 @@ impl Worker {
                 // Quiet: let time pass without packets.
                 self.analyzer.tracker().advance(wall_now() - CLOCK_LAG);
             }
-            let events = self.analyzer.tracker().drain_events();
-            if events.len() > 0 {
+            let t = self.analyzer.tracker_ref();
+            if !t.events().is_empty() || !t.flows().is_empty() {
                 if batch.is_empty() {
                     batch_since = Instant::now();
                 }
-                batch.extend(events);
-            } else {
-                drop(events);
+                batch.take_from(&mut self.analyzer);
             }
             if !batch.is_empty() && (batch.len() >= BATCH || batch_since.elapsed() >= BATCH_AGE) {
                 let full = std::mem::replace(&mut batch, self.fresh_batch());

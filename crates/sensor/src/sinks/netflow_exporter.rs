@@ -1,5 +1,5 @@
 //! The NetFlow/IPFIX exporter: flow records from the tracker
-//! (`ConnEvent::Flow`) encoded as NetFlow v5, v9 or IPFIX datagrams
+//! (`ConnTracker::drain_flows`) encoded as NetFlow v5, v9 or IPFIX datagrams
 //! ([`connwatch_wire::netflow::FlowEncoder`]) and sent over UDP to each
 //! collector.
 //!
@@ -75,7 +75,7 @@ impl NetflowExporterSink {
                 encoder: FlowEncoder::new(
                     c.version,
                     cfg.biflow,
-                    cfg.max_datagram,
+                    cfg.datagram_limit(c),
                     cfg.observation_domain,
                     max_age,
                 )

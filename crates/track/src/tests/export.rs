@@ -27,6 +27,7 @@ fn run_export(
 ) -> (Vec<FlowRecord>, Vec<ConnRecord>) {
     let mut an = PacketAnalyzer::new(cfg);
     let mut events = Vec::new();
+    let mut flows = Vec::new();
     for p in packets {
         an.handle_frame(&Frame {
             ts: Timestamp(p.ts),
@@ -35,23 +36,24 @@ fn run_export(
             wire_len: p.data.len() as u32,
             interface: 0,
         });
+        flows.extend(an.tracker().drain_flows());
         events.extend(an.tracker().drain_events());
     }
     if let Some(t) = end {
         an.tracker().advance(Timestamp(t));
+        flows.extend(an.tracker().drain_flows());
         events.extend(an.tracker().drain_events());
     }
     an.finish();
+    flows.extend(an.tracker().drain_flows());
     events.extend(an.tracker().drain_events());
-    let mut flows = Vec::new();
-    let mut rows = Vec::new();
-    for e in events {
-        match e {
-            ConnEvent::Flow(f) => flows.push(f),
-            ConnEvent::Finished(r) => rows.push(r),
-            ConnEvent::Interim { .. } => {}
-        }
-    }
+    let rows = events
+        .into_iter()
+        .filter_map(|e| match e {
+            ConnEvent::Finished(r) => Some(r),
+            ConnEvent::Interim { .. } => None,
+        })
+        .collect();
     (flows, rows)
 }
 

@@ -68,7 +68,7 @@ impl LongSim {
             .iter()
             .filter_map(|e| match e {
                 ConnEvent::Interim { report, .. } => Some(format!("{report:?}")),
-                ConnEvent::Finished(_) | ConnEvent::Flow(_) => None,
+                ConnEvent::Finished(_) => None,
             })
             .collect();
         assert!(
@@ -128,7 +128,7 @@ impl Outcome {
             .iter()
             .filter_map(|e| match e {
                 ConnEvent::Finished(r) => Some(r),
-                ConnEvent::Interim { .. } | ConnEvent::Flow(_) => None,
+                ConnEvent::Interim { .. } => None,
             })
             .collect();
         fin.sort_by_key(|r| r.ts);
@@ -148,7 +148,7 @@ impl Outcome {
             .iter()
             .filter_map(|e| match e {
                 ConnEvent::Finished(r) => Some(r),
-                ConnEvent::Interim { .. } | ConnEvent::Flow(_) => None,
+                ConnEvent::Interim { .. } => None,
             })
             .collect();
         v.sort_by_key(|r| r.ts);
@@ -160,7 +160,7 @@ impl Outcome {
             .iter()
             .filter_map(|e| match e {
                 ConnEvent::Interim { record, report } => Some((record, report)),
-                ConnEvent::Finished(_) | ConnEvent::Flow(_) => None,
+                ConnEvent::Finished(_) => None,
             })
             .collect()
     }

@@ -33,7 +33,7 @@ use connwatch_wire::Timestamp;
 
 use super::{ConnTracker, TimerItem, TimerKind};
 use crate::conn::{Conn, EXPORT_CLOSED, EXPORT_STATE, ORIG, RESP};
-use crate::record::{ConnEvent, Proto};
+use crate::record::Proto;
 
 /// Export state of one connection slot, touched only when a record is
 /// cut, never per packet. Sides are the flow key's A and B (not originator
@@ -213,7 +213,7 @@ impl ConnTracker {
         st.open_since = None;
         st.epoch = st.epoch.wrapping_add(1);
         if let Some(rec) = rec {
-            self.events.push(ConnEvent::Flow(rec));
+            self.flows.push(rec);
         }
     }
 
@@ -226,7 +226,7 @@ impl ConnTracker {
             return;
         };
         if let Some(rec) = flow_record(st, conn, reason, at) {
-            self.events.push(ConnEvent::Flow(rec));
+            self.flows.push(rec);
         }
     }
 }

@@ -278,6 +278,9 @@ pub struct ConnTracker {
     /// connections when it outgrows the open ones.
     long_first: std::collections::VecDeque<(f64, u32, u32)>,
     events: Vec<ConnEvent>,
+    /// Flow records to export, drained apart from the events (they are
+    /// smaller, and go to another sink).
+    flows: Vec<connwatch_wire::netflow::FlowRecord>,
     stats: TrackerStats,
     /// Random state for choosing eviction candidates.
     evict_rng: u64,
@@ -358,6 +361,7 @@ impl ConnTracker {
             long_prev: hashbrown::HashMap::new(),
             long_first: std::collections::VecDeque::new(),
             events: Vec::new(),
+            flows: Vec::new(),
             stats: TrackerStats::default(),
             evict_rng: cfg.uid_seed | 1,
             finish_cursor: 0,
@@ -411,6 +415,18 @@ impl ConnTracker {
     /// Pending events without draining.
     pub fn events(&self) -> &[ConnEvent] {
         &self.events
+    }
+
+    /// Flow records produced so far (flow export); the caller drains them
+    /// with the events. A connection's last record comes before its
+    /// `Finished` event is drained, never after.
+    pub fn drain_flows(&mut self) -> std::vec::Drain<'_, connwatch_wire::netflow::FlowRecord> {
+        self.flows.drain(..)
+    }
+
+    /// Pending flow records without draining.
+    pub fn flows(&self) -> &[connwatch_wire::netflow::FlowRecord] {
+        &self.flows
     }
 
     fn hash(&self, key: &FlowKey) -> u64 {

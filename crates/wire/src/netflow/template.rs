@@ -206,8 +206,6 @@ impl Template {
     /// forward side, or (`reverse`) its reverse side as a record of its own
     /// (addresses and ports swapped; ICMP: the reverse type and code).
     pub fn write_direction(&self, out: &mut Vec<u8>, rec: &FlowRecord, reverse: bool) {
-        out.reserve(self.len);
-        let mut put = |bytes: &[u8]| out.extend_from_slice(bytes);
         let icmp = matches!(rec.protocol, 1 | 58);
         let (fwd, src, dst, sp, dp) = match (reverse, rec.reverse.as_ref()) {
             (true, Some(r)) => (
@@ -219,6 +217,30 @@ impl Template {
             ),
             _ => (&rec.forward, rec.src, rec.dst, rec.src_port, rec.dst_port),
         };
+        if let (IpAddr::V4(s), IpAddr::V4(d), 17) = (src, dst, self.fields.len()) {
+            // The common case at fixed offsets (the IPV4 field list).
+            let mut b = [0u8; 68];
+            b[0..4].copy_from_slice(&s.octets());
+            b[4..8].copy_from_slice(&d.octets());
+            b[8..10].copy_from_slice(&sp.to_be_bytes());
+            b[10..12].copy_from_slice(&dp.to_be_bytes());
+            b[12] = rec.protocol;
+            b[13] = fwd.tcp_flags;
+            b[14] = fwd.tos;
+            b[15..23].copy_from_slice(&fwd.packets.to_be_bytes());
+            b[23..31].copy_from_slice(&fwd.octets.to_be_bytes());
+            b[31..39].copy_from_slice(&millis(fwd.start).to_be_bytes());
+            b[39..47].copy_from_slice(&millis(fwd.end).to_be_bytes());
+            // 47..55: ingress and egress interface, 0.
+            b[55..57].copy_from_slice(&rec.vlan.unwrap_or(0).to_be_bytes());
+            b[57..59].copy_from_slice(&fwd.icmp_type_code.to_be_bytes());
+            b[59] = rec.reason as u8;
+            b[60..68].copy_from_slice(&rec.flow_id.to_be_bytes());
+            out.extend_from_slice(&b);
+            return;
+        }
+        out.reserve(self.len);
+        let mut put = |bytes: &[u8]| out.extend_from_slice(bytes);
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 put(&s.octets());
