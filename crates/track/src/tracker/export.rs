@@ -231,22 +231,26 @@ impl ConnTracker {
     }
 }
 
-/// TCP flags a direction showed, from the history letters it added (Zeek
-/// records each kind once per direction: SYN, SYN-ACK, ACK, data, FIN,
-/// RST); a direction that sent packets on an established connection shows
-/// ACK too.
-fn history_flags(letters: &[u8], orig: bool, established: bool) -> u8 {
+/// TCP flags each direction showed (`[originator, responder]`), from the
+/// history letters added in the interval (Zeek records each kind once per
+/// direction, upper case for the originator: SYN, SYN-ACK, ACK, data,
+/// FIN, RST), in one pass; and whether the whole history shows the
+/// handshake's SYN-ACK (`h`/`H`).
+fn history_flags(history: &[u8], from: usize) -> ([u8; 2], bool) {
     const FIN: u8 = 0x01;
     const SYN: u8 = 0x02;
     const RST: u8 = 0x04;
     const PSH: u8 = 0x08;
     const ACK: u8 = 0x10;
-    let mut f = if established { ACK } else { 0 };
-    for &l in letters {
-        if l.is_ascii_uppercase() != orig {
+    let mut f = [0u8; 2];
+    let mut established = false;
+    for (i, &l) in history.iter().enumerate() {
+        let lower = l | 0x20;
+        established |= lower == b'h';
+        if i < from {
             continue;
         }
-        f |= match l.to_ascii_lowercase() {
+        f[usize::from(l >= b'a')] |= match lower {
             b's' => SYN,
             b'h' => SYN | ACK,
             b'a' => ACK,
@@ -256,7 +260,7 @@ fn history_flags(letters: &[u8], orig: bool, established: bool) -> u8 {
             _ => 0,
         };
     }
-    f
+    (f, established)
 }
 
 /// The record for the interval since the previous one (`None` if no packet
@@ -275,11 +279,14 @@ fn flow_record(
     let pkts = [conn.pkts[ORIG], conn.pkts[RESP]];
     let bytes = [conn.ip_bytes[ORIG], conn.ip_bytes[RESP]];
     let history = conn.history.as_bytes();
-    let new_letters = history.get(usize::from(st.hist_used)..).unwrap_or(&[]);
-    let established = history.iter().any(|&l| l == b'h' || l == b'H');
+    let is_tcp = conn.proto == Proto::Tcp;
+    let (flags, established) = if is_tcp {
+        history_flags(history, usize::from(st.hist_used))
+    } else {
+        ([0; 2], false)
+    };
     let start = Timestamp(st.open_since.unwrap_or(conn.start.0).max(conn.start.0));
     let end = Timestamp(conn.last.0.min(at.0).max(start.0));
-    let is_tcp = conn.proto == Proto::Tcp;
     let (icmp_fwd, icmp_rev) = if conn.proto == Proto::Icmp {
         // Zeek's ICMP "ports": the originator's type, then the counterpart
         // type for request/reply pairs (code unknown: 0), else the code.
@@ -292,25 +299,23 @@ fn flow_record(
     } else {
         (0, 0)
     };
-    let side = |ab: usize, dir: usize, orig: bool, icmp: u16| FlowSide {
+    // A direction that sent packets on an established connection shows ACK.
+    let side = |ab: usize, dir: usize, icmp: u16| FlowSide {
         packets: pkts[dir].saturating_sub(st.base_pkts[ab]),
         octets: bytes[dir].saturating_sub(st.base_bytes[ab]),
         start,
         end,
-        tcp_flags: if is_tcp {
-            history_flags(
-                new_letters,
-                orig,
-                established && pkts[dir] > st.base_pkts[ab],
-            )
-        } else {
-            0
-        },
+        tcp_flags: flags[dir]
+            | if established && pkts[dir] > st.base_pkts[ab] {
+                0x10
+            } else {
+                0
+            },
         tos: st.tos,
         icmp_type_code: icmp,
     };
-    let fwd = side(o, ORIG, true, icmp_fwd);
-    let rev = side(r, RESP, false, icmp_rev);
+    let fwd = side(o, ORIG, icmp_fwd);
+    let rev = side(r, RESP, icmp_rev);
     st.base_pkts[o] = pkts[ORIG];
     st.base_pkts[r] = pkts[RESP];
     st.base_bytes[o] = bytes[ORIG];
@@ -338,4 +343,21 @@ fn flow_record(
         forward: fwd,
         reverse: Some(rev),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_flags;
+
+    #[test]
+    fn flags_from_history_letters() {
+        // S A D F by the originator, h a d f by the responder.
+        assert_eq!(history_flags(b"ShADadFf", 0), ([0x1b, 0x1b], true));
+        // Only what was added since letter 4, and still established.
+        assert_eq!(history_flags(b"ShADadFf", 4), ([0x01, 0x19], true));
+        // A rejected attempt: SYN, then the responder's RST.
+        assert_eq!(history_flags(b"Sr", 0), ([0x02, 0x04], false));
+        // Other letters (C, T, ^, ...) carry no flag.
+        assert_eq!(history_flags(b"^CcTt", 0), ([0, 0], false));
+    }
 }
