@@ -41,8 +41,6 @@ use crate::sources::af_packet::{AfPacket, RingOptions, MAX_INTERFACES};
 use counters::{resident_bytes, Totals, WorkerCounters};
 use worker::{Msg, Worker};
 
-pub use metrics::render as render_metrics;
-
 /// Rows reach the files at least this often.
 const FLUSH_EVERY: StdDuration = StdDuration::from_secs(1);
 

@@ -324,11 +324,6 @@ impl AfPacket {
         &self.iface
     }
 
-    /// Whether a block is ready to be read.
-    pub fn has_ready(&self) -> bool {
-        self.ring.has_ready()
-    }
-
     /// The next captured frame, or `None` when the ring holds no more for
     /// now (then `poll` the socket); see [`Ring::next_frame`].
     pub fn next_frame(&mut self) -> Option<(Frame<'_>, bool)> {
