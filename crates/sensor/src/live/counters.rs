@@ -111,11 +111,6 @@ impl Totals {
         }
         t
     }
-
-    /// Open connections of every protocol.
-    pub fn open_total(&self) -> u64 {
-        self.open.iter().sum()
-    }
 }
 
 /// Resident memory of this process in bytes (`/proc/self/statm`).
