@@ -164,8 +164,9 @@ pub fn run(cfg: &SensorConfig, ifaces: &[String]) -> Result<Summary> {
                 batch.clear();
                 let _ = recycle[w].try_send(batch);
             }
-            Ok(Msg::Done(names)) => {
+            Ok(Msg::Done(names, bytes)) => {
                 done += 1;
+                summary.tracker_bytes += bytes;
                 for (name, k) in names {
                     *weirds.entry(name).or_default() += k;
                 }

@@ -26,8 +26,9 @@ pub enum Msg {
     /// Records, in the order the tracker produced them, from worker `.0`
     /// (the emptied batch goes back to it).
     Events(usize, Batch),
-    /// The worker has flushed everything and stopped; its weirds by name.
-    Done(Vec<(&'static str, u64)>),
+    /// The worker has flushed everything and stopped: its weirds by name,
+    /// and its tracker's memory just before the flush.
+    Done(Vec<(&'static str, u64)>, usize),
     /// The worker failed; the sensor stops.
     Failed(String),
 }
@@ -118,6 +119,7 @@ impl Worker {
     pub fn run(mut self) {
         match self.capture() {
             Ok(()) => {
+                let tracker_bytes = self.analyzer.tracker_ref().memory_bytes();
                 // Flush every open connection, a part at a time.
                 loop {
                     let done = self.analyzer.finish_some(crate::pipeline::FLUSH_PART);
@@ -131,7 +133,8 @@ impl Worker {
                     }
                 }
                 self.publish();
-                let _ = self.tx.send(Msg::Done(self.analyzer.anomalies().collect()));
+                let weirds = self.analyzer.anomalies().collect();
+                let _ = self.tx.send(Msg::Done(weirds, tracker_bytes));
             }
             Err(e) => {
                 signals::request_stop();
