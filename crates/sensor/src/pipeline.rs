@@ -212,8 +212,11 @@ impl Sinks {
             .chain(self.notice.as_mut().map(|s| s.log()))
     }
 
-    /// Writes buffered rows to the files.
+    /// Writes buffered rows to the files and sends held flow records.
     pub(crate) fn flush(&mut self) -> Result<()> {
+        if let Some(e) = self.export.as_mut() {
+            e.flush();
+        }
         for w in self.writers() {
             w.flush()?;
         }

@@ -12,6 +12,7 @@ pub mod netflow_exporter;
 pub mod notice_log;
 mod row_buf;
 pub mod stats_log;
+pub mod udp_batch;
 pub mod wall_clock;
 pub mod zeek_fields;
 pub mod zeek_json;

@@ -21,14 +21,15 @@ use std::net::{SocketAddr, UdpSocket};
 use connwatch_wire::netflow::{FlowEncoder, FlowRecord, Version};
 use connwatch_wire::Timestamp;
 
+use super::udp_batch::UdpBatch;
 use crate::config::{Collector, ExportSettings};
 
 /// One destination.
 struct Target {
     url: String,
-    addr: SocketAddr,
     version: Version,
     encoder: FlowEncoder,
+    out: UdpBatch,
 }
 
 /// What the exporter did, per collector.
@@ -52,7 +53,6 @@ pub struct NetflowExporterSink {
     targets: Vec<Target>,
     biflow: bool,
     now: Timestamp,
-    send_errors: Vec<u64>,
 }
 
 impl NetflowExporterSink {
@@ -70,7 +70,7 @@ impl NetflowExporterSink {
             .iter()
             .map(|c: &Collector| Target {
                 url: c.url.clone(),
-                addr: map_addr(c.addr, any_v6),
+                out: UdpBatch::new(map_addr(c.addr, any_v6)),
                 version: c.version,
                 encoder: FlowEncoder::new(
                     c.version,
@@ -84,7 +84,6 @@ impl NetflowExporterSink {
             .collect::<Vec<_>>();
         Ok(NetflowExporterSink {
             socket,
-            send_errors: vec![0; targets.len()],
             targets,
             biflow: cfg.biflow,
             now: Timestamp::ZERO,
@@ -98,14 +97,10 @@ impl NetflowExporterSink {
             .map_or(rec.forward.end, |r| r.end.max(rec.forward.end));
         self.now = self.now.max(end);
         let now = self.now;
-        let (socket, errors) = (&self.socket, &mut self.send_errors);
-        for (i, t) in self.targets.iter_mut().enumerate() {
-            let addr = t.addr;
-            let mut send = |d: &[u8]| {
-                if socket.send_to(d, addr).is_err() {
-                    errors[i] += 1;
-                }
-            };
+        let socket = &self.socket;
+        for t in &mut self.targets {
+            let out = &mut t.out;
+            let mut send = |d: &[u8]| out.push(socket, d);
             if self.biflow && t.version == Version::Ipfix {
                 t.encoder.push(rec, now, &mut send);
             } else {
@@ -115,27 +110,35 @@ impl NetflowExporterSink {
         }
     }
 
+    /// Sends the records held so far (a live sensor does this every second,
+    /// so a quiet link's flows still leave promptly).
+    pub fn flush(&mut self) {
+        let now = self.now;
+        let socket = &self.socket;
+        for t in &mut self.targets {
+            let out = &mut t.out;
+            t.encoder.flush(now, &mut |d: &[u8]| out.push(socket, d));
+            out.flush(socket);
+        }
+    }
+
     /// Sends everything buffered; returns what was sent to each collector.
     pub fn finish(&mut self) -> Vec<ExportReport> {
         let now = self.now;
-        let (socket, errors) = (&self.socket, &mut self.send_errors);
+        let socket = &self.socket;
         self.targets
             .iter_mut()
-            .enumerate()
-            .map(|(i, t)| {
-                let addr = t.addr;
-                t.encoder.flush(now, &mut |d: &[u8]| {
-                    if socket.send_to(d, addr).is_err() {
-                        errors[i] += 1;
-                    }
-                });
+            .map(|t| {
+                let out = &mut t.out;
+                t.encoder.flush(now, &mut |d: &[u8]| out.push(socket, d));
+                out.flush(socket);
                 let st = t.encoder.stats();
                 ExportReport {
                     url: t.url.clone(),
                     records: st.records,
                     datagrams: st.datagrams,
                     skipped_ipv6: st.skipped_ipv6,
-                    send_errors: errors[i],
+                    send_errors: out.errors,
                 }
             })
             .collect()
