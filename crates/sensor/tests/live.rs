@@ -164,6 +164,21 @@ fn traffic_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/live/traffic.py")
 }
 
+/// Starts `traffic.py MODE SERVER_IP ARGS...` in namespace `netns`, with
+/// stdin and stdout piped.
+fn traffic(ns: &Netns, netns: &str, mode: &str, args: &[&str]) -> Proc {
+    let script = traffic_script();
+    let mut argv = vec!["python3", script.to_str().unwrap(), mode, SERVER_IP];
+    argv.extend_from_slice(args);
+    Proc(
+        ns.exec(netns, &argv)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start traffic.py {mode}: {e}")),
+    )
+}
+
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("connwatch-live-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -221,17 +236,7 @@ fn stop_sensor(sensor: Proc) -> String {
 }
 
 fn start_server(ns: &Netns) -> Proc {
-    let script = traffic_script();
-    let mut p = Proc(
-        ns.exec(
-            &ns.b,
-            &["python3", script.to_str().unwrap(), "server", SERVER_IP],
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start server"),
-    );
+    let mut p = traffic(ns, &ns.b, "server", &[]);
     let mut line = String::new();
     p.stdout().read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready");
@@ -337,17 +342,7 @@ fn scenario(workers: &str, tag: &str) -> Essentials {
     );
     let pid = sensor.0.id();
     let server = start_server(&ns);
-    let script = traffic_script();
-    let mut client = Proc(
-        ns.exec(
-            &ns.a,
-            &["python3", script.to_str().unwrap(), "client", SERVER_IP],
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start client"),
-    );
+    let mut client = traffic(&ns, &ns.a, "client", &[]);
     let hold = client.stdin();
     let mut lines = Vec::new();
     for line in client.stdout().lines() {
@@ -589,23 +584,7 @@ fn rotation_loses_and_repeats_no_row() {
         ],
     );
     let server = start_server(&ns);
-    let script = traffic_script();
-    let mut churn = Proc(
-        ns.exec(
-            &ns.a,
-            &[
-                "python3",
-                script.to_str().unwrap(),
-                "churn",
-                SERVER_IP,
-                "300",
-                "4",
-            ],
-        )
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start churn"),
-    );
+    let mut churn = traffic(&ns, &ns.a, "churn", &["300", "4"]);
     let out = churn.stdout();
     // SIGHUP every 250 ms while the connections come and go, besides the
     // rotation every second.
