@@ -6,6 +6,7 @@
 //! - [`scenario`]: a small DSL that describes test traffic (TCP conversations
 //!   with consistent sequence numbers, UDP, ICMP, probes, background flows).
 //! - [`bulk`]: streaming generators for big benchmark traces in constant memory.
+//! - [`fuzz_corpus`]: replaying a committed fuzz corpus in a plain test.
 //!
 //! Times are `i64` nanoseconds ([`time::Nanos`]); the same inputs (and seed)
 //! always give the same bytes.
@@ -19,6 +20,7 @@
 pub mod bulk;
 pub mod checksum;
 pub mod flow;
+pub mod fuzz_corpus;
 pub mod packet;
 pub mod pcap;
 pub mod rng;
