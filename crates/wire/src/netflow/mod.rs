@@ -13,9 +13,11 @@
 //! are absolute milliseconds (IE 152/153) in v9 and IPFIX, which nfdump and
 //! tshark decode exactly; v5 uses `sysUptime`-relative times as it must.
 
+mod decoder;
 mod encoder;
 pub mod template;
 
+pub use decoder::{CollectedFlow, DecodeError, DecodeStats, DecoderLimits, FlowDecoder};
 pub use encoder::{EncodeStats, FlowEncoder, Version};
 
 use core::net::IpAddr;
