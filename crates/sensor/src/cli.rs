@@ -32,6 +32,13 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub workers: Option<u32>,
 
+    /// Collect NetFlow v5/v9 and IPFIX: `udp://HOST:PORT` (listen), or
+    /// `file:PATH` (a capture of export datagrams); repeatable; replaces
+    /// `flows.listen`. Runs until SIGINT or SIGTERM (a socket) or to the end
+    /// of the files.
+    #[arg(long = "flows", value_name = "URL", conflicts_with_all = ["read", "interface"])]
+    pub flows: Vec<String>,
+
     /// Export flows to a NetFlow/IPFIX collector: `ipfix://HOST:PORT`,
     /// `netflow9://HOST:PORT` or `netflow5://HOST:PORT` (repeatable;
     /// replaces `export.collectors`).

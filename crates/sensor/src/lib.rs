@@ -4,10 +4,13 @@
 //! - [`sources`]: capture files (pcap, pcapng) lending out frames;
 //! - [`pipeline`]: source → packet analyzer → tracker → sinks;
 //! - `live` (Linux): the live sensor, AF_PACKET workers and one writer;
+//! - `collect` (Linux): the NetFlow/IPFIX collector;
 //! - [`sinks`]: Zeek-format logs (TSV and JSON);
 //! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags.
 
 pub mod cli;
+#[cfg(target_os = "linux")]
+pub mod collect;
 pub mod config;
 #[cfg(target_os = "linux")]
 pub mod live;

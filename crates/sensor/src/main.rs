@@ -70,6 +70,24 @@ fn main() -> ExitCode {
                     }
                 );
             }
+            #[cfg(target_os = "linux")]
+            if let Some(f) = &s.flows {
+                let d = &f.decode;
+                eprintln!(
+                    "connwatch: flows: {} datagrams ({} from exporters not allowed), {} records \
+                     ({} directions joined a connection); {} malformed datagrams, {} bad versions, \
+                     {} data sets with unknown templates, {} templates refused, {} exporters refused",
+                    f.datagrams,
+                    f.refused,
+                    d.records,
+                    f.stitch.stitched,
+                    d.malformed,
+                    d.bad_version,
+                    d.unknown_template_sets,
+                    d.templates_refused,
+                    d.scopes_refused
+                );
+            }
             for (name, n) in &s.weird_names {
                 eprintln!("connwatch: weird {name}: {n}");
             }

@@ -50,6 +50,9 @@ pub struct Summary {
     pub kernel: Option<(u64, u64)>,
     /// Flow export, per collector.
     pub export: Vec<crate::sinks::ExportReport>,
+    /// Flow collection: what came in.
+    #[cfg(target_os = "linux")]
+    pub flows: Option<crate::collect::FlowReport>,
 }
 
 /// Peak resident memory of this process so far (`VmHWM` in
@@ -265,6 +268,10 @@ pub fn run(cfg: &SensorConfig) -> Result<Summary> {
         Input::Live(ifaces) => crate::live::run(cfg, ifaces),
         #[cfg(not(target_os = "linux"))]
         Input::Live(_) => anyhow::bail!("live capture (-i) needs Linux (AF_PACKET)"),
+        #[cfg(target_os = "linux")]
+        Input::Flows(sources) => crate::collect::run(cfg, sources),
+        #[cfg(not(target_os = "linux"))]
+        Input::Flows(_) => anyhow::bail!("flow collection (--flows) needs Linux"),
         _ => run_file(cfg),
     }
 }
@@ -273,7 +280,9 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
     let started = Instant::now();
     let mut source = match &cfg.input {
         Input::File(p) => CaptureFile::open(p),
-        Input::Stdin | Input::Live(_) => CaptureFile::from_reader(Box::new(std::io::stdin()), "-"),
+        Input::Stdin | Input::Live(_) | Input::Flows(_) => {
+            CaptureFile::from_reader(Box::new(std::io::stdin()), "-")
+        }
     }
     .map_err(|e| anyhow::anyhow!("{}: {e}", input_name(cfg)))?;
 
@@ -351,6 +360,7 @@ fn input_name(cfg: &SensorConfig) -> String {
         Input::File(p) => p.display().to_string(),
         Input::Stdin => "-".to_string(),
         Input::Live(ifaces) => ifaces.join(","),
+        Input::Flows(_) => "flows".to_string(),
     }
 }
 

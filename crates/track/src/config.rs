@@ -157,6 +157,8 @@ pub enum Timeout {
     UnknownIp,
     /// `interactive_inactivity_timeout`.
     Interactive,
+    /// Connections stitched from flow records: `flows.idle_timeout`.
+    Flow,
 }
 
 /// Everything the tracker needs to know.
@@ -231,6 +233,31 @@ pub struct TrackerConfig {
     pub export: Option<ExportTimeouts>,
     /// Upper bound on IP fragments held for reassembly, in bytes.
     pub max_fragment_bytes: usize,
+    /// How connections are stitched from collected flow records.
+    pub flows: FlowStitching,
+}
+
+/// Timeouts of connections stitched from flow records (NetFlow/IPFIX
+/// collection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowStitching {
+    /// A connection with no record for this long has ended. It must be
+    /// longer than the exporters' active timeout (Cisco's default is
+    /// 30 min), or long connections are cut between their records.
+    pub idle_timeout: Duration,
+    /// Once every direction seen has ended (an idle/end record, or FIN/RST
+    /// when the exporter says no reason), the connection waits this long
+    /// for the other direction's record before it is written.
+    pub end_delay: Duration,
+}
+
+impl Default for FlowStitching {
+    fn default() -> Self {
+        FlowStitching {
+            idle_timeout: Duration::from_secs(3600),
+            end_delay: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Flow export timeouts.
@@ -261,6 +288,7 @@ impl TrackerConfig {
             Timeout::Icmp => self.icmp_inactivity_timeout,
             Timeout::UnknownIp => self.unknown_ip_inactivity_timeout,
             Timeout::Interactive => self.interactive_inactivity_timeout,
+            Timeout::Flow => self.flows.idle_timeout,
         }
     }
 }
@@ -297,6 +325,7 @@ impl Default for TrackerConfig {
             capture_ignore: LocalNets::empty(),
             export: None,
             max_fragment_bytes: 64 << 20,
+            flows: FlowStitching::default(),
         }
     }
 }

@@ -55,6 +55,39 @@ pub(crate) struct TunnelInfo {
     pub parents: TunnelParents,
 }
 
+/// What a connection built from flow records keeps per side (index 0 =
+/// originator): the records say no more than this.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct FlowState {
+    /// OR of the TCP flags of the side's records.
+    pub flags: [u8; 2],
+    /// Bit per side: a record of that side arrived.
+    pub seen: u8,
+    /// Bit per side: that side's flow ended (an idle/end/forced record, or
+    /// FIN/RST when the exporter gives no reason).
+    pub ended: u8,
+    /// Highest sampling interval of the records (1 = not sampled).
+    pub sampling: u32,
+    /// First record time of the responder side, in ns (for orientation:
+    /// the originator's is the connection's start).
+    pub resp_first: i64,
+}
+
+impl FlowState {
+    /// Swaps the sides.
+    pub fn flip(&mut self) {
+        self.flags.swap(0, 1);
+        let swap_bits = |b: u8| ((b & 1) << 1) | ((b >> 1) & 1);
+        self.seen = swap_bits(self.seen);
+        self.ended = swap_bits(self.ended);
+    }
+
+    /// Every side seen has ended.
+    pub fn has_ended(&self) -> bool {
+        self.seen != 0 && self.ended & self.seen == self.seen
+    }
+}
+
 /// Protocol-specific state.
 #[derive(Debug)]
 pub(crate) enum ProtoState {
@@ -62,6 +95,8 @@ pub(crate) enum ProtoState {
     Tcp(Box<TcpConn>),
     /// UDP, ICMP and unknown IP protocols.
     Plain(PlainState),
+    /// A connection stitched from flow records (NetFlow/IPFIX collection).
+    Flow(FlowState),
 }
 
 /// A saturating counter for the scaled history letters.

@@ -24,11 +24,11 @@ pub mod uid;
 mod tests;
 
 pub use analyzer::{AnalyzerStats, PacketAnalyzer};
-pub use config::{ExportTimeouts, LongConfig, PortSet, SlowCriteria, TrackerConfig};
+pub use config::{ExportTimeouts, FlowStitching, LongConfig, PortSet, SlowCriteria, TrackerConfig};
 pub use record::{
     ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
     TunnelParents,
 };
 pub use site::{Cidr, LocalNets};
-pub use tracker::{ConnRef, ConnTracker, Encap, PacketIn, TrackerStats, L4};
+pub use tracker::{ConnRef, ConnTracker, Encap, FlowStats, PacketIn, TrackerStats, L4};
 pub use uid::{Uid, UidGenerator};

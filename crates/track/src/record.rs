@@ -275,6 +275,10 @@ pub struct ConnRecord {
     pub vlan: Option<u16>,
     /// Inner VLAN of the first packet.
     pub inner_vlan: Option<u16>,
+    /// 0 for a connection seen in packets; for one stitched from flow
+    /// records, the exporters' packet sampling interval (1 = every packet
+    /// counted; above 1 the counters were scaled up by it).
+    pub sampling: u32,
 }
 
 impl ConnRecord {

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use connwatch_wire::netflow::{CollectedFlow, DecoderLimits, FlowDecoder};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/netflow").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/netflow")
+        .join(name)
 }
 
 /// The UDP payloads of a classic pcap (Ethernet, IPv4), with their sources.
@@ -30,7 +32,10 @@ fn datagrams(name: &str) -> Vec<(SocketAddr, Vec<u8>)> {
         let udp = &ip[ihl..];
         let sport = u16::from_be_bytes([udp[0], udp[1]]);
         let ulen = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
-        out.push((SocketAddr::new(IpAddr::V4(src), sport), udp[8..ulen].to_vec()));
+        out.push((
+            SocketAddr::new(IpAddr::V4(src), sport),
+            udp[8..ulen].to_vec(),
+        ));
     }
     out
 }
@@ -104,7 +109,11 @@ fn check(stem: &str, q: Quirks) -> Vec<CollectedFlow> {
     want.sort();
     assert_eq!(got, want, "{stem}");
     let s = dec.stats();
-    assert_eq!(s.malformed + s.unknown_template_sets + s.templates_refused, 0, "{stem}: {s:?}");
+    assert_eq!(
+        s.malformed + s.unknown_template_sets + s.templates_refused,
+        0,
+        "{stem}: {s:?}"
+    );
     flows
 }
 
@@ -174,7 +183,10 @@ fn softflowd_ipfix_sysuptime_times_match_the_millisecond_export() {
     let key = |f: &CollectedFlow| (f.src, f.dst, f.src_port, f.dst_port, f.protocol);
     let mut offsets = std::collections::BTreeSet::new();
     for u in &uptime {
-        let m = milli.iter().find(|m| key(m) == key(u)).expect("same record");
+        let m = milli
+            .iter()
+            .find(|m| key(m) == key(u))
+            .expect("same record");
         offsets.insert((u.forward.start.0 - m.forward.start.0) / 1_000_000);
         offsets.insert((u.forward.end.0 - m.forward.end.0) / 1_000_000);
     }

@@ -12,6 +12,6 @@ pub use connwatch_track::Cidr;
 pub use duration::parse_duration;
 pub use server_ports::{LikelyServerPorts, PortSet};
 pub use validate::{
-    load, parse_collector, Collector, ConfigError, ExportSettings, Input, LiveSettings,
-    LongSettings, SensorConfig, SiteConfig, TrackSettings, ZeekScripts,
+    load, parse_collector, Collector, ConfigError, ExportSettings, FlowSettings, FlowSource, Input,
+    LiveSettings, LongSettings, SensorConfig, SiteConfig, TrackSettings, ZeekScripts,
 };

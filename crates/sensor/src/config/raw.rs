@@ -52,6 +52,49 @@ pub struct RawConfig {
     pub metrics: MetricsSection,
     /// NetFlow v5/v9 and IPFIX export.
     pub export: ExportSection,
+    /// NetFlow v5/v9 and IPFIX collection.
+    pub flows: FlowsSection,
+}
+
+/// `[flows]`: connwatch as a NetFlow/IPFIX collector. Flow records from
+/// routers are stitched into connections (both directions, successive
+/// active-timeout records) and written to conn.log and conn_long.log.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowsSection {
+    /// Where flow records come from: `udp://HOST:PORT` (a UDP socket; any
+    /// of v5, v9 and IPFIX on each) or `file:PATH` (a pcap/pcapng capture
+    /// of export datagrams, read to its end). Default `[]`. The `--flows`
+    /// flags replace the list.
+    pub listen: Vec<String>,
+    /// Exporters allowed to send (addresses or networks); datagrams from
+    /// any other source are counted and dropped. Default `[]`: any.
+    pub exporters: Vec<String>,
+    /// A stitched connection without records for this long has ended. Make
+    /// it longer than the exporters' active timeout. Default `"1h"`.
+    pub idle_timeout: String,
+    /// Once every direction of a connection has ended, wait this long for
+    /// the other direction's record before writing it. Default `"10s"`.
+    pub end_delay: String,
+    /// Receive buffer of each UDP socket, bytes (exporters send in
+    /// bursts). Default `8388608`.
+    pub recv_buffer: u32,
+    /// Template scopes (exporter, version, domain) kept at once. Default
+    /// `4096`.
+    pub max_exporters: u32,
+}
+
+impl Default for FlowsSection {
+    fn default() -> Self {
+        FlowsSection {
+            listen: Vec::new(),
+            exporters: Vec::new(),
+            idle_timeout: "1h".into(),
+            end_delay: "10s".into(),
+            recv_buffer: 8 << 20,
+            max_exporters: 4096,
+        }
+    }
 }
 
 /// `[export]`: connections exported as flow records to NetFlow/IPFIX

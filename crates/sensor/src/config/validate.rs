@@ -53,6 +53,55 @@ pub enum Input {
     Stdin,
     /// Live capture on these interfaces (Linux).
     Live(Vec<String>),
+    /// NetFlow/IPFIX collection (`[flows]`).
+    Flows(Vec<FlowSource>),
+}
+
+/// Where flow records come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowSource {
+    /// A UDP socket bound to this address.
+    Udp(std::net::SocketAddr),
+    /// A pcap/pcapng capture of export datagrams.
+    File(PathBuf),
+}
+
+impl FlowSource {
+    /// Parses `udp://HOST:PORT` or `file:PATH`.
+    pub fn parse(url: &str) -> Result<FlowSource, String> {
+        use std::net::ToSocketAddrs;
+        if let Some(path) = url.strip_prefix("file:") {
+            if path.is_empty() {
+                return Err(format!("`{url}`: no file name"));
+            }
+            return Ok(FlowSource::File(PathBuf::from(path)));
+        }
+        let rest = url
+            .strip_prefix("udp://")
+            .ok_or_else(|| format!("`{url}`: expected udp://HOST:PORT or file:PATH"))?;
+        let addr = rest
+            .trim_end_matches('/')
+            .to_socket_addrs()
+            .map_err(|e| format!("`{url}`: {e}"))?
+            .next()
+            .ok_or_else(|| format!("`{url}`: no address"))?;
+        Ok(FlowSource::Udp(addr))
+    }
+}
+
+/// `[flows]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSettings {
+    /// Exporters allowed (empty: any).
+    pub exporters: Vec<Cidr>,
+    /// A stitched connection without records for this long has ended.
+    pub idle_timeout: Duration,
+    /// Wait for the other direction once every direction has ended.
+    pub end_delay: Duration,
+    /// SO_RCVBUF of each socket.
+    pub recv_buffer: usize,
+    /// Template scopes kept at once.
+    pub max_exporters: usize,
 }
 
 /// The validated configuration.
@@ -83,6 +132,8 @@ pub struct SensorConfig {
     pub live: LiveSettings,
     /// Flow export; `None` when no collector is configured.
     pub export: Option<ExportSettings>,
+    /// Flow collection settings (used with [`Input::Flows`]).
+    pub flows: FlowSettings,
 }
 
 /// One export destination.
@@ -471,7 +522,27 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
     } else {
         cli.interface.clone()
     };
+    let flow_urls = if cli.flows.is_empty() {
+        &raw.flows.listen
+    } else {
+        &cli.flows
+    };
+    let mut flow_sources = Vec::new();
+    for (i, url) in flow_urls.iter().enumerate() {
+        match FlowSource::parse(url) {
+            Ok(src) => flow_sources.push(src),
+            Err(msg) => errors.push(format!("flows.listen[{i}]: {msg}")),
+        }
+    }
+    let flows = validate_flows(&raw, &mut errors);
     let input = match (&cli.read, interfaces.is_empty()) {
+        _ if !flow_urls.is_empty() && (cli.read.is_some() || !interfaces.is_empty()) => {
+            errors.push(
+                "flows.listen: collect flows (--flows) or read packets (-r/-i), not both".into(),
+            );
+            None
+        }
+        _ if !flow_urls.is_empty() => Some(Input::Flows(flow_sources)),
         (Some(_), _) if cli.reads_stdin() => Some(Input::Stdin),
         (Some(path), true) => Some(Input::File(path.clone())),
         (Some(_), false) => {
@@ -482,13 +553,19 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         }
         (None, false) => Some(Input::Live(interfaces)),
         (None, true) => {
-            errors.push("no input: give -r FILE, or -i IFACE (or capture.interfaces)".into());
+            errors.push(
+                "no input: give -r FILE, -i IFACE (or capture.interfaces), or --flows URL".into(),
+            );
             None
         }
     };
-    let live_input = matches!(input, Some(Input::Live(_)));
+    let live_input = matches!(input, Some(Input::Live(_) | Input::Flows(_)));
     let (live, capture_ignore) = validate_live(cli, &raw, &mut errors);
     let export = validate_export(cli, &raw, &mut errors);
+    if export.is_some() && matches!(input, Some(Input::Flows(_))) {
+        errors
+            .push("export.collectors: flow export works on packets, not on collected flows".into());
+    }
     let mut track = track;
     track.max_connections = match raw.track.max_connections {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
@@ -532,7 +609,43 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
         capture_ignore,
         live,
         export,
+        flows,
     })
+}
+
+/// `[flows]` (all but `listen`).
+fn validate_flows(raw: &RawConfig, errors: &mut Vec<String>) -> FlowSettings {
+    let f = &raw.flows;
+    let mut exporters = Vec::new();
+    for (i, net) in f.exporters.iter().enumerate() {
+        match Cidr::parse_net_or_host(net) {
+            Ok(c) => exporters.push(c),
+            Err(e) => errors.push(format!("flows.exporters[{i}]: {e}")),
+        }
+    }
+    let mut dur = |key: &str, text: &str| match parse_duration(text) {
+        Ok(d) if d.0 > 0 => d,
+        Ok(_) => {
+            errors.push(format!("flows.{key}: must be positive, got `{text}`"));
+            Duration::from_secs(1)
+        }
+        Err(msg) => {
+            errors.push(format!("flows.{key}: {msg}"));
+            Duration::from_secs(1)
+        }
+    };
+    let idle_timeout = dur("idle_timeout", &f.idle_timeout);
+    let end_delay = dur("end_delay", &f.end_delay);
+    if f.max_exporters == 0 {
+        errors.push("flows.max_exporters: must be at least 1".into());
+    }
+    FlowSettings {
+        exporters,
+        idle_timeout,
+        end_delay,
+        recv_buffer: f.recv_buffer as usize,
+        max_exporters: f.max_exporters.max(1) as usize,
+    }
 }
 
 /// `[export]` and `--export`.

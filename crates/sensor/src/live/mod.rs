@@ -24,7 +24,7 @@
 mod counters;
 mod metrics;
 mod privileges;
-mod signals;
+pub(crate) mod signals;
 mod worker;
 
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender};

@@ -309,6 +309,7 @@ mod tests {
             ip_proto: 17,
             vlan: None,
             inner_vlan: None,
+            sampling: 0,
         }
     }
 

@@ -129,6 +129,7 @@ pub(crate) mod tests {
             ip_proto: 6,
             vlan: None,
             inner_vlan: None,
+            sampling: 0,
         };
         let report = InterimReport {
             report_ts: start + Duration::from_secs(86_400),

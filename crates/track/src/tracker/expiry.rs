@@ -94,7 +94,7 @@ impl ConnTracker {
                         None => false,
                     }
                 }
-                ProtoState::Plain(_) => false,
+                ProtoState::Plain(_) | ProtoState::Flow(_) => false,
             },
         };
         if remove {
@@ -105,6 +105,7 @@ impl ConnTracker {
             // other removal by a timer an idle one.
             let reason = match self.conns[item.idx as usize].as_ref().map(|c| &c.state) {
                 Some(ProtoState::Tcp(t)) if t.has_ended() => EndReason::EndOfFlow,
+                Some(ProtoState::Flow(f)) if f.has_ended() => EndReason::EndOfFlow,
                 _ => EndReason::Idle,
             };
             self.remove(item.idx, reason);

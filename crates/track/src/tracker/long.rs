@@ -43,10 +43,13 @@ impl ConnTracker {
         else {
             return false;
         };
-        if let ProtoState::Tcp(tcp) = &conn.state {
-            if tcp.has_ended() {
-                return false;
-            }
+        let ended = match &conn.state {
+            ProtoState::Tcp(tcp) => tcp.has_ended(),
+            ProtoState::Flow(f) => f.has_ended(),
+            ProtoState::Plain(_) => false,
+        };
+        if ended {
+            return false;
         }
         let k = conn.long_next;
         let Some(threshold) = sched.threshold(conn.long_schedule, k) else {

@@ -29,7 +29,10 @@ use connwatch_wire::netflow::EndReason;
 mod evict;
 mod expiry;
 mod export;
+mod flows;
 mod long;
+
+pub use flows::FlowStats;
 
 /// The kinds of timer a connection can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +299,10 @@ pub struct ConnTracker {
     /// connections end before it; a queue costs them far less than the
     /// wheel.
     export_first: std::collections::VecDeque<(f64, u32, u32)>,
+    /// Network time of the last `advance`.
+    now: Timestamp,
+    /// Counters of connections stitched from flow records.
+    flow_stats: FlowStats,
 }
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
@@ -368,6 +375,8 @@ impl ConnTracker {
             evict_queue: std::collections::VecDeque::new(),
             xstate: Vec::new(),
             export_first: std::collections::VecDeque::new(),
+            now: Timestamp(i64::MIN),
+            flow_stats: FlowStats::default(),
             cfg,
         }
     }
@@ -436,6 +445,9 @@ impl ConnTracker {
 
     /// Moves network time to `now`: fires every timer due at or before it.
     pub fn advance(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
         let t = now.as_zeek_secs();
         loop {
             // The three queues fire in deadline order, interleaved (on a
@@ -554,8 +566,22 @@ impl ConnTracker {
     fn record(&self, conn: &Conn) -> ConnRecord {
         let (orig_h, orig_p) = conn.orig();
         let (resp_h, resp_p) = conn.resp();
+        let mut history = conn.history;
+        let mut sampling = 0;
         let (bytes, conn_state) = match &conn.state {
             ProtoState::Tcp(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
+            ProtoState::Flow(st) => {
+                history = flows::flow_history(conn.proto, st);
+                sampling = st.sampling;
+                let v6 = conn.key.addr_a().is_ipv6();
+                let est = |s: usize| {
+                    flows::payload_estimate(conn.proto, v6, conn.pkts[s], conn.ip_bytes[s])
+                };
+                (
+                    [est(ORIG), est(RESP)],
+                    flows::flow_conn_state(conn.proto, st),
+                )
+            }
             ProtoState::Plain(p) => {
                 let b = [p.len[ORIG].max(0) as u64, p.len[RESP].max(0) as u64];
                 let st = if conn.proto == Proto::Udp {
@@ -589,7 +615,7 @@ impl ConnTracker {
             local_orig: local(orig_h),
             local_resp: local(resp_h),
             missed_bytes: conn.missed_bytes,
-            history: conn.history,
+            history,
             orig_pkts: conn.pkts[ORIG],
             orig_ip_bytes: conn.ip_bytes[ORIG],
             resp_pkts: conn.pkts[RESP],
@@ -598,6 +624,7 @@ impl ConnTracker {
             ip_proto: conn.ip_proto,
             vlan: conn.vlan,
             inner_vlan: conn.inner_vlan,
+            sampling,
         }
     }
 
@@ -938,13 +965,7 @@ impl ConnTracker {
             conn.flip_common();
         }
 
-        let idx = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.meta.push(Meta::default());
-                self.conns.push_empty() as u32
-            }
-        };
+        let idx = self.alloc_slot();
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,
@@ -969,6 +990,26 @@ impl ConnTracker {
             ctx.arm(TimerKind::DnsExpire, at);
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
+        self.insert(conn, idx, hash);
+        self.export_new(idx, pkt.ts);
+        Some(idx)
+    }
+
+    /// A free connection slot (its `Meta` exists).
+    fn alloc_slot(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.meta.push(Meta::default());
+                self.conns.push_empty() as u32
+            }
+        }
+    }
+
+    /// Puts a new connection into slot `idx` and the index: chooses its
+    /// long-connection schedule (queueing its first report) and counts it.
+    fn insert(&mut self, mut conn: Conn, idx: u32, hash: u64) {
+        let proto = conn.proto;
         if let (Some(long), Some(sched)) = (&self.cfg.long, &self.schedules) {
             conn.long_schedule = if sched.everyone_default() {
                 // No lists to consult: skip building the addresses.
@@ -979,8 +1020,8 @@ impl ConnTracker {
                 long_conn::schedule_for(long, orig, resp, resp_port, proto)
             };
             if let Some(t) = sched.threshold(conn.long_schedule, 0) {
-                let d = (pkt.ts + t).as_zeek_secs();
-                let entry = (d, idx, ctx.meta.gen);
+                let d = (conn.start + t).as_zeek_secs();
+                let entry = (d, idx, self.meta[idx as usize].gen);
                 if self.long_first.back().is_none_or(|e| e.0 <= d) {
                     // Time moves forward: almost always the end.
                     self.long_first.push_back(entry);
@@ -994,14 +1035,12 @@ impl ConnTracker {
         self.table.insert(hash, idx);
         self.stats.connections += 1;
         self.stats.open += 1;
-        self.export_new(idx, pkt.ts);
         self.stats.created_by_proto[proto_slot(proto)] += 1;
         self.stats.open_by_proto[proto_slot(proto)] += 1;
-        if cap > 0 {
+        if self.cfg.max_connections > 0 {
             self.note_new(idx);
         }
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
-        Some(idx)
     }
 
     fn tcp_flip(&self, flags: TcpFlags, sport: u16, dport: u16) -> bool {

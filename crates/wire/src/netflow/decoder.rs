@@ -233,7 +233,8 @@ fn uint(b: &[u8]) -> u64 {
 }
 
 fn be16(d: &[u8], off: usize) -> Option<u16> {
-    d.get(off..off + 2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    d.get(off..off + 2)
+        .map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
 fn be32(d: &[u8], off: usize) -> Option<u32> {
@@ -385,7 +386,10 @@ impl FlowDecoder {
             });
         }
         if n < count {
-            return Err(DecodeError::Malformed(MAL, "fewer records than the header says"));
+            return Err(DecodeError::Malformed(
+                MAL,
+                "fewer records than the header says",
+            ));
         }
         Ok(())
     }
@@ -528,7 +532,13 @@ fn store(scope: &mut Scope, id: u16, t: Template, limits: &DecoderLimits) -> boo
 fn min_len(fields: &[FieldSpec]) -> usize {
     fields
         .iter()
-        .map(|f| if f.len == VARIABLE { 1 } else { usize::from(f.len) })
+        .map(|f| {
+            if f.len == VARIABLE {
+                1
+            } else {
+                usize::from(f.len)
+            }
+        })
         .sum()
 }
 
@@ -787,7 +797,9 @@ fn sampling_of(b: &Builder) -> Option<u32> {
     }
     Some(match b.sampling_space {
         // 305/306: `interval` packets selected, then `space` skipped.
-        Some(space) => ((u64::from(s) + u64::from(space)) / u64::from(s)).min(u64::from(u32::MAX)) as u32,
+        Some(space) => {
+            ((u64::from(s) + u64::from(space)) / u64::from(s)).min(u64::from(u32::MAX)) as u32
+        }
         None => s,
     })
 }
@@ -828,8 +840,12 @@ fn field(b: &mut Builder, f: &FieldSpec, v: &[u8]) {
         11 => b.dst_port = n() as u16,
         8 if v.len() == 4 => b.src4 = Some(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
         12 if v.len() == 4 => b.dst4 = Some(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
-        27 if v.len() == 16 => b.src6 = Some(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or([0; 16]))),
-        28 if v.len() == 16 => b.dst6 = Some(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or([0; 16]))),
+        27 if v.len() == 16 => {
+            b.src6 = Some(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or([0; 16])))
+        }
+        28 if v.len() == 16 => {
+            b.dst6 = Some(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or([0; 16])))
+        }
         58 | 243 => b.vlan = Some(n() as u16 & 0x0fff),
         148 => b.flow_id = Some(n()),
         136 => b.reason = Some(n() as u8),
