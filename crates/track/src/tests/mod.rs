@@ -8,6 +8,7 @@
 mod dsl;
 
 mod export;
+mod flows;
 mod long;
 
 mod orientation;
