@@ -9,6 +9,7 @@ pub mod config;
 mod conn;
 pub mod defrag;
 pub mod fuzzing;
+pub mod fuzzing_flows;
 pub mod key;
 mod long_conn;
 pub mod record;

@@ -7,3 +7,11 @@
 fn replay_pipeline_corpus() {
     connwatch_tracegen::fuzz_corpus::replay("pipeline", connwatch_track::fuzzing::fuzz_pipeline);
 }
+
+#[test]
+fn replay_flow_collect_corpus() {
+    connwatch_tracegen::fuzz_corpus::replay(
+        "flow_collect",
+        connwatch_track::fuzzing_flows::fuzz_flows,
+    );
+}
