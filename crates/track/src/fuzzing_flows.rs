@@ -67,7 +67,9 @@ pub fn fuzz_flows(data: &[u8]) {
         assert!(dec.scopes() <= limits.max_scopes);
         assert!(dec.templates() <= limits.max_scopes * limits.max_templates_per_scope);
         for f in &flows {
-            let e = f.reverse.map_or(f.forward.end, |r| r.end.max(f.forward.end));
+            let e = f
+                .reverse
+                .map_or(f.forward.end, |r| r.end.max(f.forward.end));
             now = now.max(e);
             t.advance(now);
             t.handle_flow(f);

@@ -936,3 +936,276 @@ fn finish(b: &Builder, scope: &Scope, clock: Clock) -> Option<CollectedFlow> {
         biflow_direction: b.biflow_direction,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXP: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), 2055);
+
+    /// An IPFIX message around the given sets.
+    fn ipfix(domain: u32, sets: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = sets.concat();
+        let mut m = Vec::new();
+        m.extend_from_slice(&10u16.to_be_bytes());
+        m.extend_from_slice(&((16 + body.len()) as u16).to_be_bytes());
+        m.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        m.extend_from_slice(&0u32.to_be_bytes());
+        m.extend_from_slice(&domain.to_be_bytes());
+        m.extend_from_slice(&body);
+        m
+    }
+
+    fn set(id: u16, body: &[u8]) -> Vec<u8> {
+        let mut s = Vec::new();
+        s.extend_from_slice(&id.to_be_bytes());
+        s.extend_from_slice(&((4 + body.len()) as u16).to_be_bytes());
+        s.extend_from_slice(body);
+        s
+    }
+
+    /// A template record: (ie, len, pen) fields.
+    fn template(id: u16, fields: &[(u16, u16, u32)]) -> Vec<u8> {
+        let mut t = Vec::new();
+        t.extend_from_slice(&id.to_be_bytes());
+        t.extend_from_slice(&(fields.len() as u16).to_be_bytes());
+        for &(ie, len, pen) in fields {
+            let raw = if pen != 0 { ie | 0x8000 } else { ie };
+            t.extend_from_slice(&raw.to_be_bytes());
+            t.extend_from_slice(&len.to_be_bytes());
+            if pen != 0 {
+                t.extend_from_slice(&pen.to_be_bytes());
+            }
+        }
+        t
+    }
+
+    const BASIC: &[(u16, u16, u32)] = &[
+        (8, 4, 0),
+        (12, 4, 0),
+        (7, 2, 0),
+        (11, 2, 0),
+        (4, 1, 0),
+        (2, 4, 0),
+        (1, 4, 0),
+    ];
+
+    fn basic_record(pkts: u32) -> Vec<u8> {
+        let mut r = vec![10, 0, 0, 1, 10, 0, 0, 2];
+        r.extend_from_slice(&40000u16.to_be_bytes());
+        r.extend_from_slice(&80u16.to_be_bytes());
+        r.push(6);
+        r.extend_from_slice(&pkts.to_be_bytes());
+        r.extend_from_slice(&(pkts * 40).to_be_bytes());
+        r
+    }
+
+    fn run(dec: &mut FlowDecoder, m: &[u8]) -> (Vec<CollectedFlow>, Result<(), DecodeError>) {
+        let mut v = Vec::new();
+        let r = dec.decode(EXP, m, &mut |f| v.push(*f));
+        (v, r)
+    }
+
+    #[test]
+    fn template_then_data_in_one_message() {
+        let mut dec = FlowDecoder::default();
+        let m = ipfix(
+            7,
+            &[
+                set(2, &template(300, BASIC)),
+                set(300, &[basic_record(3), basic_record(4)].concat()),
+            ],
+        );
+        let (v, r) = run(&mut dec, &m);
+        assert_eq!(r, Ok(()));
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            (v[0].src_port, v[0].dst_port, v[0].protocol),
+            (40000, 80, 6)
+        );
+        assert_eq!((v[1].forward.packets, v[1].forward.octets), (4, 160));
+        // No times in the template: the export time.
+        assert_eq!(v[0].forward.start, Timestamp(1_700_000_000 * 1_000_000_000));
+        assert_eq!(v[0].sampling, 1);
+        // Another domain of the same exporter has no template 300.
+        let (v, _) = run(&mut dec, &ipfix(8, &[set(300, &basic_record(1))]));
+        assert!(v.is_empty());
+        assert_eq!(dec.stats().unknown_template_sets, 1);
+    }
+
+    #[test]
+    fn variable_length_and_enterprise_fields_are_skipped() {
+        let mut fields = vec![(82, VARIABLE, 0), (1000, 3, 6871), (5000, VARIABLE, 9)];
+        fields.extend_from_slice(BASIC);
+        let mut rec = vec![3, b'e', b't', b'h', 1, 2, 3, 255, 0, 2, 9, 9];
+        rec.extend(basic_record(5));
+        let m = ipfix(0, &[set(2, &template(256, &fields)), set(256, &rec)]);
+        let mut dec = FlowDecoder::default();
+        let (v, r) = run(&mut dec, &m);
+        assert_eq!(r, Ok(()));
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].forward.packets, 5);
+    }
+
+    #[test]
+    fn reverse_elements_make_a_biflow() {
+        let mut fields = BASIC.to_vec();
+        fields.extend_from_slice(&[
+            (2, 4, REVERSE_PEN),
+            (1, 4, REVERSE_PEN),
+            (6, 1, REVERSE_PEN),
+        ]);
+        let mut rec = basic_record(5);
+        rec.extend_from_slice(&3u32.to_be_bytes());
+        rec.extend_from_slice(&620u32.to_be_bytes());
+        rec.push(0x12);
+        let m = ipfix(0, &[set(2, &template(256, &fields)), set(256, &rec)]);
+        let (v, _) = run(&mut FlowDecoder::default(), &m);
+        let rev = v[0].reverse.expect("biflow");
+        assert_eq!((rev.packets, rev.octets, rev.tcp_flags), (3, 620, 0x12));
+        assert_eq!(rev.start, v[0].forward.start);
+    }
+
+    #[test]
+    fn sampling_announced_in_an_options_record_applies_to_later_records() {
+        let mut opt = Vec::new();
+        opt.extend_from_slice(&400u16.to_be_bytes());
+        opt.extend_from_slice(&3u16.to_be_bytes()); // fields
+        opt.extend_from_slice(&1u16.to_be_bytes()); // scope fields
+        for (ie, len) in [(143u16, 4u16), (305, 4), (306, 4)] {
+            opt.extend_from_slice(&ie.to_be_bytes());
+            opt.extend_from_slice(&len.to_be_bytes());
+        }
+        let mut data = 7u32.to_be_bytes().to_vec();
+        data.extend_from_slice(&1u32.to_be_bytes());
+        data.extend_from_slice(&99u32.to_be_bytes());
+        let m = ipfix(
+            0,
+            &[
+                set(3, &opt),
+                set(2, &template(256, BASIC)),
+                set(400, &data),
+                set(256, &basic_record(2)),
+            ],
+        );
+        let mut dec = FlowDecoder::default();
+        let (v, r) = run(&mut dec, &m);
+        assert_eq!(r, Ok(()));
+        assert_eq!(v[0].sampling, 100, "1 packet selected, 99 skipped");
+        assert_eq!(dec.stats().options_records, 1);
+    }
+
+    #[test]
+    fn a_template_of_empty_records_is_refused() {
+        let m = ipfix(
+            0,
+            &[set(2, &template(256, &[(210, 0, 0)])), set(256, &[0u8; 40])],
+        );
+        let mut dec = FlowDecoder::default();
+        let (v, r) = run(&mut dec, &m);
+        assert_eq!(r, Ok(()));
+        assert!(v.is_empty());
+        assert_eq!(dec.stats().templates_refused, 1);
+        assert_eq!(dec.templates(), 0);
+    }
+
+    #[test]
+    fn templates_and_scopes_are_bounded() {
+        let limits = DecoderLimits {
+            max_scopes: 2,
+            max_templates_per_scope: 3,
+            max_fields: 4,
+        };
+        let mut dec = FlowDecoder::new(limits);
+        let many: Vec<u8> = (256..266)
+            .flat_map(|id| template(id, &[(8, 4, 0)]))
+            .collect();
+        let _ = run(&mut dec, &ipfix(0, &[set(2, &many)]));
+        assert_eq!(dec.templates(), 3);
+        assert_eq!(dec.stats().templates_refused, 7);
+        // Too many fields.
+        let _ = run(&mut dec, &ipfix(1, &[set(2, &template(256, BASIC))]));
+        assert_eq!(dec.stats().templates_refused, 8);
+        // A third domain is a third scope: refused.
+        let (_, r) = run(&mut dec, &ipfix(2, &[set(2, &template(256, &[(8, 4, 0)]))]));
+        assert_eq!(r, Err(DecodeError::TooManyScopes));
+        assert_eq!(dec.scopes(), 2);
+        // Withdrawal frees a scope's templates.
+        let _ = run(&mut dec, &ipfix(0, &[set(2, &[1, 0, 0, 0])]));
+        assert_eq!(dec.templates(), 2);
+        let _ = run(&mut dec, &ipfix(0, &[set(2, &[0, 2, 0, 0])]));
+        assert_eq!(dec.templates(), 0);
+    }
+
+    #[test]
+    fn malformed_datagrams_are_counted() {
+        let mut dec = FlowDecoder::default();
+        let good = ipfix(0, &[set(2, &template(256, BASIC))]);
+        for bad in [
+            &good[..10],             // header cut
+            &good[..good.len() - 3], // message length beyond the datagram
+            &[0u8, 42, 0, 0][..],    // version 42
+            &[][..],                 // nothing
+        ] {
+            assert!(run(&mut dec, bad).1.is_err());
+        }
+        // A set longer than the message.
+        let mut m = good.clone();
+        m[18] = 0xff;
+        assert!(matches!(
+            run(&mut dec, &m).1,
+            Err(DecodeError::Malformed(..))
+        ));
+        let s = dec.stats();
+        assert_eq!((s.malformed, s.bad_version), (4, 1));
+        // v5 with fewer records than its header says keeps the whole ones.
+        let mut v5 = vec![0u8; 24 + 48 + 10];
+        v5[1] = 5;
+        v5[3] = 2;
+        let (v, r) = run(&mut dec, &v5);
+        assert_eq!(v.len(), 1);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn v9_times_are_relative_to_the_header_uptime() {
+        // Header: uptime 10,000 ms at unix 1,700,000,000 s; a record from
+        // uptime 4,000 to 9,000 ms.
+        let mut m = Vec::new();
+        for v in [9u16, 2] {
+            m.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [10_000u32, 1_700_000_000, 1, 5] {
+            m.extend_from_slice(&v.to_be_bytes());
+        }
+        let mut t = Vec::new();
+        t.extend_from_slice(&256u16.to_be_bytes());
+        t.extend_from_slice(&5u16.to_be_bytes());
+        for (ie, len) in [(8u16, 4u16), (12, 4), (22, 4), (21, 4), (2, 4)] {
+            t.extend_from_slice(&ie.to_be_bytes());
+            t.extend_from_slice(&len.to_be_bytes());
+        }
+        m.extend(set(0, &t));
+        let mut d = vec![10, 0, 0, 1, 10, 0, 0, 2];
+        for v in [4_000u32, 9_000, 3] {
+            d.extend_from_slice(&v.to_be_bytes());
+        }
+        d.extend_from_slice(&[0, 0]); // padding
+        m.extend(set(256, &d));
+        let (v, r) = run(&mut FlowDecoder::default(), &m);
+        assert_eq!(r, Ok(()));
+        assert_eq!(v.len(), 1);
+        let s = 1_700_000_000i64 * 1_000_000_000;
+        assert_eq!(v[0].forward.start, Timestamp(s - 6_000_000_000));
+        assert_eq!(v[0].forward.end, Timestamp(s - 1_000_000_000));
+        assert_eq!(v[0].reason, None);
+    }
+
+    #[test]
+    fn ntp_times() {
+        // 1 s after the Unix epoch, half a second.
+        let v = ((NTP_UNIX_OFFSET as u64 + 1) << 32) | 0x8000_0000;
+        assert_eq!(ntp_to_ns(v, false), 1_500_000_000);
+    }
+}
