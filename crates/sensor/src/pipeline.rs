@@ -164,7 +164,11 @@ impl Sinks {
         Ok(Sinks {
             export,
             export_reports: Vec::new(),
-            conn: ConnLogSink::new(dir, cfg.log_format),
+            conn: if matches!(cfg.input, Input::Flows(_)) {
+                ConnLogSink::for_flows(dir, cfg.log_format)
+            } else {
+                ConnLogSink::new(dir, cfg.log_format)
+            },
             conn_long: l
                 .enabled
                 .then(|| ConnLongLogSink::new(dir, cfg.log_format, l.extra_columns)),

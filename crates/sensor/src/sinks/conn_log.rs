@@ -11,7 +11,7 @@ use std::path::Path;
 use connwatch_track::{ConnRecord, Uid};
 
 use super::row_buf::{Cursor, RowBuf};
-use super::zeek_fields::CONN_LOG;
+use super::zeek_fields::{CONN_FLOW_LOG, CONN_LOG};
 use super::zeek_log::{LogFormat, Row, ZeekLogWriter};
 use super::zeek_tsv as tsv;
 use super::{RecordSink, SinkError};
@@ -183,6 +183,8 @@ pub(crate) fn write_conn_tsv(row: &mut Cursor<'_>, rec: &ConnRecord) {
 pub struct ConnLogSink {
     log: ZeekLogWriter,
     row: RowBuf,
+    /// The flow collector's extra `sampling` column.
+    sampling: bool,
 }
 
 impl ConnLogSink {
@@ -197,6 +199,16 @@ impl ConnLogSink {
         ConnLogSink {
             log: ZeekLogWriter::new(dir, CONN_LOG, format),
             row: RowBuf::default(),
+            sampling: false,
+        }
+    }
+
+    /// The flow collector's conn.log: Zeek's columns and `sampling`.
+    pub fn for_flows(dir: &Path, format: LogFormat) -> Self {
+        ConnLogSink {
+            log: ZeekLogWriter::new(dir, CONN_FLOW_LOG, format),
+            row: RowBuf::default(),
+            sampling: true,
         }
     }
 
@@ -205,6 +217,7 @@ impl ConnLogSink {
         ConnLogSink {
             log,
             row: RowBuf::default(),
+            sampling: false,
         }
     }
 
@@ -219,6 +232,10 @@ impl RecordSink for ConnLogSink {
         if self.log.format() == LogFormat::Tsv {
             let mut row = self.row.row();
             write_conn_tsv(&mut row, rec);
+            if self.sampling {
+                row.byte(tsv::SEPARATOR);
+                row.u64(u64::from(rec.sampling));
+            }
             if let Some(cells) = row.finish() {
                 return self.log.push_tsv_row(cells);
             }
@@ -226,6 +243,9 @@ impl RecordSink for ConnLogSink {
         }
         let mut row = self.log.begin_row()?;
         write_conn_cells(&mut row, rec);
+        if self.sampling {
+            row.count(u64::from(rec.sampling));
+        }
         row.end()
     }
 

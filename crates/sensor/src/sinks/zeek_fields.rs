@@ -116,6 +116,24 @@ pub const CONN_LOG: LogSchema = LogSchema {
     fields: CONN_FIELDS,
 };
 
+/// conn.log written by the flow collector: Zeek's columns, then
+/// `sampling` (the exporters' packet sampling interval; 1 = unsampled,
+/// above 1 the counters were scaled by it).
+pub const CONN_FLOW_LOG: LogSchema = LogSchema {
+    path: "conn",
+    fields: &CONN_FLOW_FIELD_ARRAY,
+};
+
+const CONN_FLOW_FIELD_ARRAY: [Field; 23] = {
+    let mut a = [f("sampling", ZeekType::Count); 23];
+    let mut i = 0;
+    while i < 22 {
+        a[i] = CONN_FIELD_ARRAY[i];
+        i += 1;
+    }
+    a
+};
+
 /// What conn_long.log adds after the conn.log columns
 /// (shared/spec/long-connections.md, Behaviour 6).
 const LONG_EXTRA_ARRAY: [Field; 7] = [
