@@ -79,7 +79,7 @@ fn wait_for_port(port: u16) {
 }
 
 /// SIGTERM, then the collector's stderr once it has flushed and exited.
-fn stop_collector(mut child: Child) -> String {
+fn stop_collector(child: Child) -> String {
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: signalling our own child process.
     unsafe {
