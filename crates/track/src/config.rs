@@ -255,7 +255,7 @@ impl Default for FlowStitching {
     fn default() -> Self {
         FlowStitching {
             idle_timeout: Duration::from_secs(3600),
-            end_delay: Duration::from_secs(10),
+            end_delay: Duration::from_secs(5),
         }
     }
 }

@@ -74,7 +74,7 @@ pub struct FlowsSection {
     /// it longer than the exporters' active timeout. Default `"1h"`.
     pub idle_timeout: String,
     /// Once every direction of a connection has ended, wait this long for
-    /// the other direction's record before writing it. Default `"10s"`.
+    /// the other direction's record before writing it. Default `"5s"`.
     pub end_delay: String,
     /// Receive buffer of each UDP socket, bytes (exporters send in
     /// bursts). Default `8388608`.
@@ -90,7 +90,7 @@ impl Default for FlowsSection {
             listen: Vec::new(),
             exporters: Vec::new(),
             idle_timeout: "1h".into(),
-            end_delay: "10s".into(),
+            end_delay: "5s".into(),
             recv_buffer: 8 << 20,
             max_exporters: 4096,
         }
