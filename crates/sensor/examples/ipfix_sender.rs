@@ -94,7 +94,7 @@ fn main() {
             tos: 0,
             icmp_type_code: tc,
         };
-        let long = i % 20 == 0;
+        let long = i.is_multiple_of(20);
         let rec = FlowRecord {
             src,
             dst,

@@ -86,7 +86,7 @@ pub fn fuzz_flows(data: &[u8]) {
     for e in &events {
         if let ConnEvent::Finished(r) = e {
             assert!(uids.insert(r.uid), "a connection written twice");
-            assert!(r.ts <= r.last);
+            assert!(r.ts <= r.last, "{r:?} {flows:?}");
             pkts_out += u128::from(r.orig_pkts) + u128::from(r.resp_pkts);
         }
     }

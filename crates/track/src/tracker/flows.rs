@@ -98,6 +98,11 @@ impl ConnTracker {
             self.flow_stats.empty_directions += 1;
             return None;
         }
+        // Records are hostile input: never a start after the end.
+        let side = &FlowSide {
+            start: side.start.min(side.end),
+            ..*side
+        };
         self.flow_stats.directions += 1;
         let (src, dst, sport, dport) = if reverse {
             (f.dst, f.src, f.dst_port, f.src_port)

@@ -356,11 +356,13 @@ impl FlowDecoder {
             n += 1;
             let ip = |o: usize| Ipv4Addr::from(be32(rec, o).unwrap_or(0));
             let protocol = rec[38];
+            let end = at(be32(rec, 28).unwrap_or(0));
             let side = FlowSide {
                 packets: u64::from(be32(rec, 16).unwrap_or(0)),
                 octets: u64::from(be32(rec, 20).unwrap_or(0)),
-                start: Timestamp(at(be32(rec, 24).unwrap_or(0))),
-                end: Timestamp(at(be32(rec, 28).unwrap_or(0))),
+                // A first packet after the last one is an exporter's bug.
+                start: Timestamp(at(be32(rec, 24).unwrap_or(0)).min(end)),
+                end: Timestamp(end),
                 tcp_flags: rec[37],
                 tos: rec[39],
                 icmp_type_code: if matches!(protocol, 1 | 58) {
