@@ -203,7 +203,8 @@ pub fn run(cfg: &SensorConfig, sources: &[FlowSource]) -> Result<Summary> {
             .map(|a| format!("udp://{a}"))
             .collect();
         eprintln!("connwatch: collecting flows on {}", names.join(", "));
-        collect_sockets(&sockets, &mut c, &mut sinks, &mut summary)?;
+        let rotate_every = cfg.live.rotate_interval.map(|d| d.as_secs_f64());
+        collect_sockets(&sockets, rotate_every, &mut c, &mut sinks, &mut summary)?;
     }
 
     summary.tracker_bytes = c.tracker.memory_bytes();
@@ -227,6 +228,7 @@ pub fn run(cfg: &SensorConfig, sources: &[FlowSource]) -> Result<Summary> {
 /// flush and rotate on time.
 fn collect_sockets(
     sockets: &[UdpSocket],
+    rotate_every: Option<f64>,
     c: &mut Collector,
     sinks: &mut Sinks,
     summary: &mut Summary,
@@ -241,6 +243,11 @@ fn collect_sockets(
         })
         .collect();
     let mut next_flush = Instant::now() + FLUSH_EVERY;
+    // Rotation at multiples of the interval since the epoch, as for live
+    // capture.
+    let next_rotation =
+        |now: f64| rotate_every.map_or(f64::INFINITY, |iv| ((now / iv).floor() + 1.0) * iv);
+    let mut next_rotate = next_rotation(unix_secs());
     while !signals::stop_requested() {
         // SAFETY: `fds` is a valid array of pollfd for the call.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
@@ -263,8 +270,10 @@ fn collect_sockets(
         }
         c.tick();
         drain(c, sinks, summary)?;
-        if signals::take_rotate_request() {
+        let now = unix_secs();
+        if signals::take_rotate_request() || now >= next_rotate {
             sinks.rotate()?;
+            next_rotate = next_rotation(now);
         }
         if Instant::now() >= next_flush {
             sinks.flush()?;
@@ -272,6 +281,12 @@ fn collect_sockets(
         }
     }
     Ok(())
+}
+
+fn unix_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// IPv4-mapped IPv6 sources (a dual-stack socket) as plain IPv4, so the

@@ -1453,6 +1453,43 @@ mod live_tests {
     }
 
     #[test]
+    fn the_sample_collector_config_collects_flows() {
+        let text = include_str!("../../../../dist/connwatch-collector.toml");
+        let c = live(Some(text), &[]).unwrap();
+        assert_eq!(
+            c.input,
+            Input::Flows(vec![
+                FlowSource::Udp("0.0.0.0:2055".parse().unwrap()),
+                FlowSource::Udp("0.0.0.0:4739".parse().unwrap()),
+            ])
+        );
+        assert_eq!(c.flows.exporters, vec!["10.0.0.0/8".parse().unwrap()]);
+        assert_eq!(c.flows.idle_timeout, Duration::from_secs(3600));
+        assert_eq!(c.flows.end_delay, Duration::from_secs(5));
+        assert_eq!(c.track.max_connections, 1_000_000);
+        // --flows replaces the list; -r or -i with it is an error.
+        let c = live(Some(text), &["--flows", "file:x.pcap"]).unwrap();
+        assert_eq!(
+            c.input,
+            Input::Flows(vec![FlowSource::File("x.pcap".into())])
+        );
+        let e = live(Some(text), &["-i", "eth0"]).unwrap_err().to_string();
+        assert!(e.contains("flows.listen"), "{e}");
+        let e = live(
+            None,
+            &[
+                "--flows",
+                "udp://127.0.0.1:1",
+                "--set",
+                "flows.idle_timeout=0s",
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("flows.idle_timeout"), "{e}");
+    }
+
+    #[test]
     fn live_defaults_and_file_defaults() {
         let c = live(None, &["-i", "eth0"]).unwrap();
         assert_eq!(c.track.max_connections, LIVE_MAX_CONNECTIONS);
