@@ -76,7 +76,7 @@ fn main() -> ExitCode {
                 eprintln!(
                     "connwatch: flows: {} datagrams ({} from exporters not allowed), {} records \
                      ({} directions joined a connection); {} malformed datagrams, {} bad versions, \
-                     {} data sets with unknown templates, {} templates refused, {} exporters refused",
+                     {} data sets with unknown templates, {} templates refused, {} exporter scopes forgotten",
                     f.datagrams,
                     f.refused,
                     d.records,
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
                     d.bad_version,
                     d.unknown_template_sets,
                     d.templates_refused,
-                    d.scopes_refused
+                    d.scopes_evicted
                 );
             }
             for (name, n) in &s.weird_names {

@@ -79,7 +79,8 @@ pub struct FlowsSection {
     /// Receive buffer of each UDP socket, bytes (exporters send in
     /// bursts). Default `8388608`.
     pub recv_buffer: u32,
-    /// Template scopes (exporter, version, domain) kept at once. Default
+    /// Template scopes (exporter address and port, version, domain) kept
+    /// at once; past it the one unused longest is forgotten. Default
     /// `4096`.
     pub max_exporters: u32,
 }

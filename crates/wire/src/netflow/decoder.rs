@@ -65,8 +65,8 @@ pub struct CollectedFlow {
 /// Bounds on what an exporter can make the decoder keep.
 #[derive(Debug, Clone, Copy)]
 pub struct DecoderLimits {
-    /// Template scopes (exporter, version, domain) kept at once; datagrams
-    /// that would open another are dropped.
+    /// Template scopes (exporter, version, domain) kept at once; a new one
+    /// past it replaces the one unused longest.
     pub max_scopes: usize,
     /// Templates per scope; further template ids are refused.
     pub max_templates_per_scope: usize,
@@ -108,8 +108,10 @@ pub struct DecodeStats {
     /// Templates refused: too many fields, too many templates in a scope,
     /// or records that would be empty.
     pub templates_refused: u64,
-    /// Datagrams dropped because a new scope would pass `max_scopes`.
-    pub scopes_refused: u64,
+    /// Scopes forgotten to make room for a new one past `max_scopes` (the
+    /// one unused longest; an exporter that restarts from a new source
+    /// port opens a new scope and leaves its old one behind).
+    pub scopes_evicted: u64,
     /// Records without usable addresses (no IPv4 or IPv6 source and
     /// destination), skipped.
     pub records_without_addresses: u64,
@@ -124,9 +126,6 @@ pub enum DecodeError {
     /// Not NetFlow v5/v9 or IPFIX.
     #[error("not NetFlow v5/v9 or IPFIX (version {0})")]
     BadVersion(u16),
-    /// The datagram would open a template scope past `max_scopes`.
-    #[error("too many exporters/domains")]
-    TooManyScopes,
 }
 
 /// One field specifier of a template.
@@ -159,6 +158,8 @@ struct Scope {
     samplers: Vec<(u64, u32)>,
     /// IPFIX systemInitTimeMilliseconds, the base of IE 21/22.
     sys_init_ms: Option<i64>,
+    /// The decoder's datagram count when the scope was last used.
+    used: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,6 +224,8 @@ pub struct FlowDecoder {
     limits: DecoderLimits,
     scopes: HashMap<ScopeKey, Scope>,
     stats: DecodeStats,
+    /// Datagrams that named a scope (for least-recently-used eviction).
+    clock: u64,
 }
 
 fn uint(b: &[u8]) -> u64 {
@@ -273,6 +276,7 @@ impl FlowDecoder {
             limits,
             scopes: HashMap::new(),
             stats: DecodeStats::default(),
+            clock: 0,
         }
     }
 
@@ -326,7 +330,6 @@ impl FlowDecoder {
         match r {
             Err(DecodeError::Malformed(..)) => self.stats.malformed += 1,
             Err(DecodeError::BadVersion(_)) => self.stats.bad_version += 1,
-            Err(DecodeError::TooManyScopes) => self.stats.scopes_refused += 1,
             Ok(()) => {}
         }
         r
@@ -396,12 +399,22 @@ impl FlowDecoder {
         Ok(())
     }
 
-    /// The scope for a datagram, created if new (within the limit).
-    fn scope(&mut self, key: ScopeKey) -> Result<&mut Scope, DecodeError> {
-        if !self.scopes.contains_key(&key) && self.scopes.len() >= self.limits.max_scopes {
-            return Err(DecodeError::TooManyScopes);
+    /// The scope for a datagram, created if new; past `max_scopes` the
+    /// scope unused longest makes room.
+    fn touch_scope(&mut self, key: ScopeKey) {
+        self.clock += 1;
+        if !self.scopes.contains_key(&key) && self.scopes.len() >= self.limits.max_scopes.max(1) {
+            if let Some(old) = self
+                .scopes
+                .iter()
+                .min_by_key(|(_, s)| s.used)
+                .map(|(k, _)| *k)
+            {
+                self.scopes.remove(&old);
+                self.stats.scopes_evicted += 1;
+            }
         }
-        Ok(self.scopes.entry(key).or_default())
+        self.scopes.entry(key).or_default().used = self.clock;
     }
 
     fn decode_v9(
@@ -422,8 +435,11 @@ impl FlowDecoder {
             domain: be32(d, 16).unwrap_or(0),
         };
         let limits = self.limits;
+        self.touch_scope(key);
         let mut stats = self.stats;
-        let scope = self.scope(key)?;
+        let Some(scope) = self.scopes.get_mut(&key) else {
+            return Ok(());
+        };
         let clock = Clock {
             export_ns: secs * 1_000_000_000,
             sys_uptime_ms: Some(uptime),
@@ -463,8 +479,11 @@ impl FlowDecoder {
             domain: be32(d, 12).unwrap_or(0),
         };
         let limits = self.limits;
+        self.touch_scope(key);
         let mut stats = self.stats;
-        let scope = self.scope(key)?;
+        let Some(scope) = self.scopes.get_mut(&key) else {
+            return Ok(());
+        };
         let export_ns = i64::from(be32(d, 4).unwrap_or(0)) * 1_000_000_000;
         let r = walk_sets(d, 16, MAL, |set_id, body| match set_id {
             2 => ipfix_templates(scope, body, false, &limits, &mut stats),
@@ -1129,15 +1148,19 @@ mod tests {
         // Too many fields.
         let _ = run(&mut dec, &ipfix(1, &[set(2, &template(256, BASIC))]));
         assert_eq!(dec.stats().templates_refused, 8);
-        // A third domain is a third scope: refused.
+        // A third domain is a third scope: the one unused longest (domain
+        // 0) goes, with its templates.
         let (_, r) = run(&mut dec, &ipfix(2, &[set(2, &template(256, &[(8, 4, 0)]))]));
-        assert_eq!(r, Err(DecodeError::TooManyScopes));
-        assert_eq!(dec.scopes(), 2);
+        assert_eq!(r, Ok(()));
+        assert_eq!((dec.scopes(), dec.stats().scopes_evicted), (2, 1));
+        assert_eq!(dec.templates(), 1);
+        let _ = run(&mut dec, &ipfix(0, &[set(2, &many)]));
+        assert_eq!(dec.templates(), 4);
         // Withdrawal frees a scope's templates.
         let _ = run(&mut dec, &ipfix(0, &[set(2, &[1, 0, 0, 0])]));
-        assert_eq!(dec.templates(), 2);
+        assert_eq!(dec.templates(), 3);
         let _ = run(&mut dec, &ipfix(0, &[set(2, &[0, 2, 0, 0])]));
-        assert_eq!(dec.templates(), 0);
+        assert_eq!(dec.templates(), 1);
     }
 
     #[test]
