@@ -12,6 +12,8 @@
 //!   the stitched conn.log must match Zeek's (rule on
 //!   [`softflowd_exports_match_zeeks_conn_log`]).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -20,21 +22,6 @@ use std::time::{Duration, Instant};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("connwatch-fc-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn connwatch(args: &[&str]) -> Output {
@@ -52,7 +39,7 @@ fn ok(out: Output) -> String {
 
 /// A collector on a free loopback port, logging into `dir`.
 fn start_collector(dir: &Path) -> (Child, u16) {
-    let port = free_udp_port();
+    let port = common::free_udp_port();
     let child = Command::new(env!("CARGO_BIN_EXE_connwatch"))
         .args([
             "--flows",
@@ -121,7 +108,7 @@ const COUNTS: &[&str] = &["orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_by
 
 #[test]
 fn two_hour_connection_with_a_60s_active_timeout() {
-    let dir = temp_dir("2h");
+    let dir = common::temp_dir("fc", "2h");
     let trace = dir.join("long.pcap");
     let cfg = connwatch_tracegen::bulk::LongConfig::new(
         connwatch_tracegen::hours(2),
@@ -220,7 +207,7 @@ fn collect_file(name: &str, dir: &Path) -> BTreeMap<Vec<String>, Vec<String>> {
 
 #[test]
 fn every_export_format_gives_the_same_connections() {
-    let dir = temp_dir("formats");
+    let dir = common::temp_dir("fc", "formats");
     let reference = collect_file("export-softflowd-ipfix.pcap", &dir);
     assert_eq!(reference.len(), 25);
     assert!(reference.keys().any(|k| k[3] == "203.0.113.31"));
@@ -263,7 +250,7 @@ fn every_export_format_gives_the_same_connections() {
 
 #[test]
 fn exporters_outside_the_allow_list_are_dropped() {
-    let dir = temp_dir("allow");
+    let dir = common::temp_dir("fc", "allow");
     let src = repo().join("testdata/netflow/export-softflowd-v9.pcap");
     let src = format!("file:{}", src.display());
     let err = ok(connwatch(&[
@@ -333,7 +320,7 @@ fn bad_flow_flags_are_named() {
 #[test]
 #[ignore = "needs softflowd (.ci/run installs it)"]
 fn softflowd_exports_match_zeeks_conn_log() {
-    let dir = temp_dir("softflowd");
+    let dir = common::temp_dir("fc", "softflowd");
     let zeek = rows(&repo().join("testdata/wikipedia-mixed.zeek-conn.log"));
     let key = |r: &BTreeMap<String, String>| {
         let mut ends = [

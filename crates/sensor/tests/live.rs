@@ -9,6 +9,8 @@
 //! --test-threads=1`. Every test removes its namespaces when it ends, even
 //! when it fails (the `Netns` guard's `Drop`).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -179,13 +181,6 @@ fn traffic(ns: &Netns, netns: &str, mode: &str, args: &[&str]) -> Proc {
     )
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("connwatch-live-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Starts connwatch on the sensor side and waits until it captures.
 fn start_sensor(ns: &Netns, logdir: &Path, extra: &[&str]) -> Proc {
     let bin = env!("CARGO_BIN_EXE_connwatch");
@@ -321,7 +316,7 @@ type Essentials = BTreeSet<String>;
 
 fn scenario(workers: &str, tag: &str) -> Essentials {
     let ns = Netns::new(tag);
-    let logdir = temp_dir(tag);
+    let logdir = common::temp_dir("live", tag);
     let sensor = start_sensor(
         &ns,
         &logdir,
@@ -566,7 +561,7 @@ fn one_and_two_workers_log_what_was_sent() {
 #[ignore = "needs root and iproute2; run by .ci/run"]
 fn rotation_loses_and_repeats_no_row() {
     let ns = Netns::new("rot");
-    let logdir = temp_dir("rot");
+    let logdir = common::temp_dir("live", "rot");
     let sensor = start_sensor(
         &ns,
         &logdir,
@@ -652,7 +647,7 @@ fn rotation_loses_and_repeats_no_row() {
 #[ignore = "needs root and iproute2; run by .ci/run"]
 fn capture_ignore_drops_a_host_before_tracking() {
     let ns = Netns::new("ign");
-    let logdir = temp_dir("ign");
+    let logdir = common::temp_dir("live", "ign");
     let sensor = start_sensor(
         &ns,
         &logdir,
@@ -677,7 +672,7 @@ fn two_interfaces_one_of_them_loopback() {
     // `-i veth -i lo`: each worker reads both; loopback's packets, which
     // the kernel shows twice (out and in), are counted once.
     let ns = Netns::new("two");
-    let logdir = temp_dir("two");
+    let logdir = common::temp_dir("live", "two");
     let sensor = start_sensor(&ns, &logdir, &["-i", "lo", "--workers", "2"]);
     let server = start_server(&ns);
     let churn = churn(&ns, 3, "0.3");

@@ -11,6 +11,8 @@
 //! Both need the tools, so they are `#[ignore]`d in a plain `cargo test`;
 //! `.ci/run` installs nfdump and tshark and runs them with `--ignored`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -38,21 +40,6 @@ fn trace(name: &str) -> PathBuf {
                 .starts_with("trace.")
         })
         .expect("trace file")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("connwatch-nf-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs connwatch; returns stderr.
@@ -242,8 +229,8 @@ fn nfdump_sees_what_conn_log_says() {
             ("ipfix", false, true),
             ("ipfix", true, false),
         ] {
-            let dir = temp_dir(&format!("{name}-{scheme}-{biflow}-{small}"));
-            let port = free_udp_port();
+            let dir = common::temp_dir("nf", &format!("{name}-{scheme}-{biflow}-{small}"));
+            let port = common::free_udp_port();
             let nfcapd = Nfcapd::start(port, &dir.join("nf"));
             let url = format!("{scheme}://127.0.0.1:{port}");
             let logdir = dir.join("logs");
@@ -304,7 +291,7 @@ fn tshark_decodes_the_ipfix_stream_cleanly() {
     use connwatch_tracegen::packet::{self, Ip, IpPair, Link};
     use connwatch_tracegen::pcap::{PcapWriter, Precision};
     for biflow in [false, true] {
-        let dir = temp_dir(&format!("tshark-{biflow}"));
+        let dir = common::temp_dir("nf", &format!("tshark-{biflow}"));
         // Our own collector: receive every datagram, then write them to a
         // pcap as IPv4/UDP packets.
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -613,6 +613,21 @@ pub fn validate(cli: &Cli, raw: RawConfig) -> Result<SensorConfig, ConfigError> 
     })
 }
 
+/// A duration that must be positive; errors name `key` (1 s stands in).
+fn positive_duration(key: &str, text: &str, errors: &mut Vec<String>) -> Duration {
+    match parse_duration(text) {
+        Ok(d) if d.0 > 0 => d,
+        Ok(_) => {
+            errors.push(format!("{key}: must be positive, got `{text}`"));
+            Duration::from_secs(1)
+        }
+        Err(msg) => {
+            errors.push(format!("{key}: {msg}"));
+            Duration::from_secs(1)
+        }
+    }
+}
+
 /// `[flows]` (all but `listen`).
 fn validate_flows(raw: &RawConfig, errors: &mut Vec<String>) -> FlowSettings {
     let f = &raw.flows;
@@ -623,19 +638,8 @@ fn validate_flows(raw: &RawConfig, errors: &mut Vec<String>) -> FlowSettings {
             Err(e) => errors.push(format!("flows.exporters[{i}]: {e}")),
         }
     }
-    let mut dur = |key: &str, text: &str| match parse_duration(text) {
-        Ok(d) if d.0 > 0 => d,
-        Ok(_) => {
-            errors.push(format!("flows.{key}: must be positive, got `{text}`"));
-            Duration::from_secs(1)
-        }
-        Err(msg) => {
-            errors.push(format!("flows.{key}: {msg}"));
-            Duration::from_secs(1)
-        }
-    };
-    let idle_timeout = dur("idle_timeout", &f.idle_timeout);
-    let end_delay = dur("end_delay", &f.end_delay);
+    let idle_timeout = positive_duration("flows.idle_timeout", &f.idle_timeout, errors);
+    let end_delay = positive_duration("flows.end_delay", &f.end_delay, errors);
     if f.max_exporters == 0 {
         errors.push("flows.max_exporters: must be at least 1".into());
     }
@@ -663,20 +667,10 @@ fn validate_export(cli: &Cli, raw: &RawConfig, errors: &mut Vec<String>) -> Opti
             Err(msg) => errors.push(format!("export.collectors[{i}]: {msg}")),
         }
     }
-    let mut dur = |key: &str, text: &str| match parse_duration(text) {
-        Ok(d) if d.0 > 0 => d,
-        Ok(_) => {
-            errors.push(format!("export.{key}: must be positive, got `{text}`"));
-            Duration::from_secs(1)
-        }
-        Err(msg) => {
-            errors.push(format!("export.{key}: {msg}"));
-            Duration::from_secs(1)
-        }
-    };
-    let active = dur("active_timeout", &e.active_timeout);
-    let inactive = dur("inactive_timeout", &e.inactive_timeout);
-    let template_refresh = dur("template_refresh", &e.template_refresh);
+    let active = positive_duration("export.active_timeout", &e.active_timeout, errors);
+    let inactive = positive_duration("export.inactive_timeout", &e.inactive_timeout, errors);
+    let template_refresh =
+        positive_duration("export.template_refresh", &e.template_refresh, errors);
     if let Some(m) = e.max_datagram.filter(|m| !(576..=65_507).contains(m)) {
         errors.push(format!("export.max_datagram: {m} is outside 576..=65507"));
     }

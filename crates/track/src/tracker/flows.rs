@@ -258,9 +258,7 @@ impl ConnTracker {
         sport: u16,
         dport: u16,
     ) -> Option<u32> {
-        let cap = self.cfg.max_connections;
-        if cap > 0 && self.stats.open as usize >= cap && !self.make_room() {
-            self.stats.untracked += 1;
+        if !self.room_for_one() {
             return None;
         }
         let v6 = key.addr_a().is_ipv6();

@@ -902,9 +902,7 @@ impl ConnTracker {
         sport: u16,
         dport: u16,
     ) -> Option<u32> {
-        let cap = self.cfg.max_connections;
-        if cap > 0 && self.stats.open as usize >= cap && !self.make_room() {
-            self.stats.untracked += 1;
+        if !self.room_for_one() {
             return None;
         }
         let ip = pkt.ip;
@@ -993,6 +991,17 @@ impl ConnTracker {
         self.insert(conn, idx, hash);
         self.export_new(idx, pkt.ts);
         Some(idx)
+    }
+
+    /// True when one more connection may be tracked: under the cap, or
+    /// after evicting one; counts the connection as untracked otherwise.
+    fn room_for_one(&mut self) -> bool {
+        let cap = self.cfg.max_connections;
+        if cap > 0 && self.stats.open as usize >= cap && !self.make_room() {
+            self.stats.untracked += 1;
+            return false;
+        }
+        true
     }
 
     /// A free connection slot (its `Meta` exists).

@@ -536,8 +536,27 @@ fn walk_sets(
     Ok(())
 }
 
+fn count_template(stats: &mut DecodeStats, stored: bool) {
+    if stored {
+        stats.templates += 1;
+    } else {
+        stats.templates_refused += 1;
+    }
+}
+
 /// Stores a template, within the limits; returns false if refused.
-fn store(scope: &mut Scope, id: u16, t: Template, limits: &DecoderLimits) -> bool {
+fn store(
+    scope: &mut Scope,
+    id: u16,
+    fields: Vec<FieldSpec>,
+    options: bool,
+    limits: &DecoderLimits,
+) -> bool {
+    let t = Template {
+        min_len: min_len(&fields),
+        fields: fields.into_boxed_slice(),
+        options,
+    };
     if t.min_len == 0 && !t.fields.iter().any(|f| f.len == VARIABLE) {
         // Records of zero bytes: a data set would never end.
         return false;
@@ -616,16 +635,8 @@ fn v9_templates(
         } else {
             p += nfields * 4;
         }
-        let t = Template {
-            min_len: min_len(&fields),
-            fields: fields.into_boxed_slice(),
-            options,
-        };
-        if ok && store(scope, id, t, limits) {
-            stats.templates += 1;
-        } else {
-            stats.templates_refused += 1;
-        }
+        let stored = ok && store(scope, id, fields, options, limits);
+        count_template(stats, stored);
         off = p;
     }
     Ok(())
@@ -692,16 +703,8 @@ fn ipfix_templates(
                 });
             }
         }
-        let t = Template {
-            min_len: min_len(&fields),
-            fields: fields.into_boxed_slice(),
-            options,
-        };
-        if ok && store(scope, id, t, limits) {
-            stats.templates += 1;
-        } else {
-            stats.templates_refused += 1;
-        }
+        let stored = ok && store(scope, id, fields, options, limits);
+        count_template(stats, stored);
         off = p;
     }
     Ok(())
