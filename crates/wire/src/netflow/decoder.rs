@@ -850,8 +850,8 @@ fn field(b: &mut Builder, f: &FieldSpec, v: &[u8]) {
         177 | 179 => s.icmp_code = Some(n() as u8),
         21 => s.end_uptime = Some(n() as u32),
         22 => s.start_uptime = Some(n() as u32),
-        150 => s.start_ns = Some(n() as i64 * 1_000_000_000),
-        151 => s.end_ns = Some(n() as i64 * 1_000_000_000),
+        150 => s.start_ns = Some((n() as i64).saturating_mul(1_000_000_000)),
+        151 => s.end_ns = Some((n() as i64).saturating_mul(1_000_000_000)),
         152 => s.start_ns = Some((n() as i64).saturating_mul(1_000_000)),
         153 => s.end_ns = Some((n() as i64).saturating_mul(1_000_000)),
         154 | 156 if v.len() == 8 => s.start_ns = Some(ntp_to_ns(n(), f.id == 154)),
@@ -895,7 +895,9 @@ fn finish(b: &Builder, scope: &Scope, clock: Clock) -> Option<CollectedFlow> {
         let rel = |t: u32| -> Option<i64> {
             match (clock.sys_uptime_ms, sys_init) {
                 (Some(up), _) => Some(clock.export_ns - uptime_diff_ms(up, t) * 1_000_000),
-                (None, Some(init)) => Some((init + i64::from(t)).saturating_mul(1_000_000)),
+                (None, Some(init)) => {
+                    Some(init.saturating_add(i64::from(t)).saturating_mul(1_000_000))
+                }
                 (None, None) => None,
             }
         };
@@ -904,8 +906,8 @@ fn finish(b: &Builder, scope: &Scope, clock: Clock) -> Option<CollectedFlow> {
         if let Some(d) = s.duration_ms {
             let d = (d.min(1 << 40) as i64) * 1_000_000;
             match (start, end) {
-                (Some(st), None) => end = Some(st + d),
-                (None, Some(e)) => start = Some(e - d),
+                (Some(st), None) => end = Some(st.saturating_add(d)),
+                (None, Some(e)) => start = Some(e.saturating_sub(d)),
                 _ => {}
             }
         }
