@@ -116,6 +116,12 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
             PortSet::new()
         },
         long: long_config(&cfg.long),
+        // A detector runs when Zeek would have loaded its protocol script
+        // (all of base/ in a full run, only the listed ones with -b).
+        detect: connwatch_track::Detector::ALL
+            .iter()
+            .filter(|d| cfg.zeek.loads(d.script()))
+            .fold(connwatch_track::Detectors::NONE, |s, d| s.with(*d)),
         ..TrackerConfig::default()
     }
 }

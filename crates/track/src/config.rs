@@ -231,6 +231,9 @@ pub struct TrackerConfig {
     pub export: Option<ExportTimeouts>,
     /// Upper bound on IP fragments held for reassembly, in bytes.
     pub max_fragment_bytes: usize,
+    /// Which protocol detectors fill `service` (default: all, as in a
+    /// full Zeek run).
+    pub detect: crate::service::Detectors,
 }
 
 /// Flow export timeouts.
@@ -297,6 +300,7 @@ impl Default for TrackerConfig {
             capture_ignore: LocalNets::empty(),
             export: None,
             max_fragment_bytes: 64 << 20,
+            detect: crate::service::Detectors::ALL,
         }
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct PlainState {
     /// Bad-checksum counters for the scaled `C`/`c` letters (the letters
     /// stop at 10,000; Zeek would add another at 100,000).
     pub chk_cnt: [u16; 2],
+    /// Service detection (`crate::service`); fits in this struct's
+    /// padding.
+    pub det: crate::service::Detect,
 }
 
 /// Tunnel bookkeeping, only for connections ever seen inside a tunnel.

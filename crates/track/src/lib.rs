@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod key;
 mod long_conn;
 pub mod record;
+pub mod service;
 pub mod site;
 mod slab;
 mod table;
@@ -29,6 +30,7 @@ pub use record::{
     ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
     TunnelParents,
 };
+pub use service::{Detector, Detectors};
 pub use site::{Cidr, LocalNets};
 pub use tracker::{ConnRef, ConnTracker, Encap, PacketIn, TrackerStats, L4};
 pub use uid::{Uid, UidGenerator};

@@ -1,0 +1,257 @@
+//! Detection on TCP payload: the first in-order segments of each direction
+//! go through the recognisers; a segment that is not the next one of its
+//! direction (retransmitted, out of order, after a gap) is skipped, the
+//! way Zeek's analyzers only ever see the reassembled stream.
+
+use connwatch_wire::app::{asn1, dns, ftp, http, mail, modbus, mysql, ssh, tls, windows};
+
+use super::{
+    Detect, Detector, Detectors, F_DONE, F_FTP_REJECT, F_FTP_WATCH, F_HTTP_REQ, F_IRC_O,
+    F_IRC_R, F_MYSQL_GREET, F_RDP_CR, F_SSH_O, F_SSH_R, F_STARTTLS, F_TLS_WATCH, TCP_PACKETS,
+};
+use crate::record::{Service, ServiceList};
+
+/// Ports Zeek's HTTP analyzer is registered for: there any method token
+/// starts a request; elsewhere only the signature's GET/HEAD/POST.
+const HTTP_PORTS: &[u16] = &[80, 81, 631, 1080, 3128, 8000, 8080, 8888];
+
+/// `skip` value after a direction's SSH packets stopped making sense.
+const SSH_LOST: u32 = u32::MAX;
+
+/// TCP detection state, kept in the (heap-allocated) TCP state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct TcpDetect {
+    pub d: Detect,
+    /// Next expected sequence number per direction.
+    next: [u32; 2],
+    /// SSH: bytes of the current binary packet still to come per
+    /// direction (`SSH_LOST` once lost).
+    skip: [u32; 2],
+}
+
+impl TcpDetect {
+    /// The roles were swapped.
+    pub fn flip(&mut self) {
+        self.d.flip();
+        self.next.swap(0, 1);
+        self.skip.swap(0, 1);
+    }
+}
+
+/// What a TCP connection asks of the tracker after a segment.
+pub(crate) struct TcpInput<'a> {
+    /// Enabled detectors.
+    pub on: Detectors,
+    /// Responder port.
+    pub resp_port: u16,
+    /// The DNS analyzer is attached to this port.
+    pub dns_port: bool,
+    /// Sent by the originator.
+    pub is_orig: bool,
+    /// Sequence number of the first payload byte.
+    pub seq: u32,
+    /// Payload length on the wire (for the next sequence number).
+    pub len: u32,
+    /// Captured payload.
+    pub payload: &'a [u8],
+}
+
+/// Looks at one payload segment; returns an FTP data channel when a
+/// confirmed FTP control connection announced one.
+pub(crate) fn tcp_payload(
+    det: &mut TcpDetect,
+    svc: &mut ServiceList,
+    inp: &TcpInput<'_>,
+) -> Option<ftp::DataChannel> {
+    let side = usize::from(!inp.is_orig);
+    let n = det.d.seen(side);
+    let ftp_watch = det.d.has(F_FTP_WATCH);
+    if n >= TCP_PACKETS && !ftp_watch {
+        if det.d.seen(1 - side) >= TCP_PACKETS {
+            det.d.set(F_DONE);
+        }
+        return None;
+    }
+    if n != 0 && inp.seq != det.next[side] {
+        return None;
+    }
+    det.next[side] = inp.seq.wrapping_add(inp.len);
+    det.d.bump(side);
+    let p = inp.payload;
+    let mut chan = None;
+    if ftp_watch {
+        chan = ftp::data_channel(p);
+        if inp.is_orig && mail::starttls_command(p) {
+            det.d.set(F_STARTTLS);
+        }
+    }
+    if n >= TCP_PACKETS {
+        return chan;
+    }
+    let first = n == 0;
+    let on = inp.on;
+    let o = inp.is_orig;
+
+    if on.has(Detector::Http) && first {
+        if o {
+            if http::request_line(p, HTTP_PORTS.contains(&inp.resp_port)) {
+                det.d.set(F_HTTP_REQ);
+            }
+        } else if det.d.has(F_HTTP_REQ) && http::status_line(p) {
+            svc.add(Service::Http);
+        }
+    }
+
+    if on.has(Detector::Ssl) {
+        if o && (first || det.d.has(F_STARTTLS)) && tls::client_hello(p) {
+            svc.add(Service::Ssl);
+            if first {
+                det.d.set(F_TLS_WATCH);
+            }
+        } else if !o && first {
+            if tls::server_hello(p) {
+                svc.add(Service::Ssl);
+            } else if det.d.has(F_TLS_WATCH) && !tls::record_header_ok(p) {
+                // Zeek's violation: the service goes away again.
+                svc.remove(Service::Ssl);
+            }
+        }
+    }
+
+    if on.has(Detector::Ssh) {
+        ssh_segment(det, svc, side, first, p);
+    }
+
+    if !o && first {
+        match mail::greeting(p) {
+            Some(mail::Greeting::Code2xx) => det.d.set_greeting(1),
+            Some(mail::Greeting::PopOk) => det.d.set_greeting(2),
+            Some(mail::Greeting::ImapOk) => det.d.set_greeting(3),
+            None => {}
+        }
+    }
+
+    if on.has(Detector::Ftp) {
+        if !o && first && !ftp::reply(p) {
+            det.d.set(F_FTP_REJECT);
+            if svc.contains(Service::Ftp) {
+                svc.remove(Service::Ftp);
+                det.d.flags &= !F_FTP_WATCH;
+            }
+        }
+        // On port 21 any command-like first line confirms (Zeek attaches
+        // FTP by port); elsewhere the signature wants a 220 greeting and
+        // USER.
+        let dpd = det.d.greeting() == 1 && connwatch_wire::app::text::starts_ci(p, b"USER ");
+        if o && first && !det.d.has(F_FTP_REJECT) && (inp.resp_port == 21 || dpd) && ftp::command(p)
+        {
+            svc.add(Service::Ftp);
+            det.d.set(F_FTP_WATCH);
+        }
+    }
+
+    if o && first {
+        let g = det.d.greeting();
+        if on.has(Detector::Smtp) && g == 1 && mail::smtp_command(p) {
+            svc.add(Service::Smtp);
+        }
+        if on.has(Detector::Pop3) && g == 2 && mail::pop3_command(p) {
+            svc.add(Service::Pop3);
+        }
+        if on.has(Detector::Imap) && g == 3 && mail::imap_command(p) {
+            svc.add(Service::Imap);
+        }
+    }
+    if o && !first
+        && (svc.contains(Service::Smtp) || svc.contains(Service::Pop3) || svc.contains(Service::Imap))
+        && mail::starttls_command(p)
+    {
+        det.d.set(F_STARTTLS);
+    }
+
+    if on.has(Detector::Irc) && first {
+        if o && mail::irc_client(p) {
+            det.d.set(F_IRC_O);
+        } else if !o && mail::irc_server(p) {
+            det.d.set(F_IRC_R);
+        }
+        if det.d.has(F_IRC_O) && det.d.has(F_IRC_R) {
+            svc.add(Service::Irc);
+        }
+    }
+
+    if on.has(Detector::Mysql) && first && inp.resp_port == 3306 {
+        if !o && mysql::greeting(p) {
+            det.d.set(F_MYSQL_GREET);
+        } else if o && det.d.has(F_MYSQL_GREET) && mysql::handshake_response(p) {
+            svc.add(Service::Mysql);
+        }
+    }
+
+    if on.has(Detector::Rdp) && first {
+        if o && windows::rdp_request(p) {
+            det.d.set(F_RDP_CR);
+        } else if !o && det.d.has(F_RDP_CR) && windows::rdp_confirm(p) {
+            svc.add(Service::Rdp);
+        }
+    }
+
+    if o && first {
+        if on.has(Detector::Smb) && windows::smb(p) {
+            svc.add(Service::Smb);
+        }
+        if on.has(Detector::DceRpc) && windows::dce_rpc(p) {
+            svc.add(Service::DceRpc);
+        }
+    }
+
+    if first {
+        if on.has(Detector::Krb) && inp.resp_port == 88 && asn1::krb_tcp(p) {
+            svc.add(Service::KrbTcp);
+        }
+        if on.has(Detector::Modbus) && inp.resp_port == 502 && modbus::adu(p) {
+            svc.add(Service::Modbus);
+        }
+        if on.has(Detector::Dns) && inp.dns_port && dns::tcp_message(p) {
+            svc.add(Service::Dns);
+        }
+    }
+    chan
+}
+
+/// SSH: identification lines on both sides, then NEWKEYS from either.
+fn ssh_segment(det: &mut TcpDetect, svc: &mut ServiceList, side: usize, first: bool, p: &[u8]) {
+    let flag = if side == 0 { F_SSH_O } else { F_SSH_R };
+    let rest = if first {
+        match ssh::after_banner(p) {
+            Some(rest) => {
+                det.d.set(flag);
+                det.skip[side] = 0;
+                rest
+            }
+            None => {
+                if ssh::banner(p) {
+                    // The line goes on in the next segment: packet
+                    // boundaries are not followed then.
+                    det.d.set(flag);
+                }
+                det.skip[side] = SSH_LOST;
+                return;
+            }
+        }
+    } else if det.d.has(flag) && det.skip[side] != SSH_LOST {
+        p
+    } else {
+        return;
+    };
+    match ssh::walk(rest, &mut det.skip[side]) {
+        ssh::Walk::NewKeys => {
+            det.skip[side] = SSH_LOST;
+            if det.d.has(F_SSH_O) && det.d.has(F_SSH_R) {
+                svc.add(Service::Ssh);
+            }
+        }
+        ssh::Walk::More => {}
+        ssh::Walk::Lost => det.skip[side] = SSH_LOST,
+    }
+}
