@@ -11,7 +11,7 @@
 //! segments of each TCP direction and the first [`UDP_PACKETS`] datagrams
 //! of each UDP direction, then marks itself done; from then on a packet
 //! pays one flag test. The state is four bytes for UDP (in padding of the
-//! UDP state) and twenty for TCP (in the heap-allocated TCP state), so
+//! UDP state) and 32 for TCP (in the heap-allocated TCP state), so
 //! `Conn` does not grow. The one exception to "stop early" is a confirmed
 //! FTP control connection, which is watched for data-channel
 //! announcements (PORT/EPRT, 227/229) for its whole life, as Zeek's FTP
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn state_is_small() {
         assert_eq!(core::mem::size_of::<Detect>(), 4);
-        assert_eq!(core::mem::size_of::<TcpDetect>(), 20);
+        assert_eq!(core::mem::size_of::<TcpDetect>(), 32);
     }
 
     #[test]

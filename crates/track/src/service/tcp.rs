@@ -27,7 +27,21 @@ pub(crate) struct TcpDetect {
     /// SSH: bytes of the current binary packet still to come per
     /// direction (`SSH_LOST` once lost).
     skip: [u32; 2],
+    /// `M_*` bits (TCP-only progress).
+    more: u8,
+    /// HTTP: the originator's first bytes while its first segments are
+    /// too short to hold a method (Zeek matches on the reassembled
+    /// stream; some clients send a byte per segment).
+    head_len: u8,
+    head: [u8; HEAD],
 }
+
+/// Bytes of the originator's stream kept while its segments are tiny.
+const HEAD: usize = 8;
+/// HTTP: the request was HTTP/0.9 (the reply has no status line).
+const M_HTTP09: u8 = 1;
+/// SSH: the client's identification says protocol 1.
+const M_SSH1: u8 = 2;
 
 impl TcpDetect {
     /// The roles were swapped.
@@ -54,6 +68,9 @@ pub(crate) struct TcpInput<'a> {
     pub len: u32,
     /// Captured payload.
     pub payload: &'a [u8],
+    /// The connection started without a SYN: Zeek's HTTP analyzer ignores
+    /// such connections (`TCP()->IsPartial()`).
+    pub partial: bool,
 }
 
 /// Looks at one payload segment; returns an FTP data channel when a
@@ -92,14 +109,8 @@ pub(crate) fn tcp_payload(
     let on = inp.on;
     let o = inp.is_orig;
 
-    if on.has(Detector::Http) && first {
-        if o {
-            if http::request_line(p, HTTP_PORTS.contains(&inp.resp_port)) {
-                det.d.set(F_HTTP_REQ);
-            }
-        } else if det.d.has(F_HTTP_REQ) && http::status_line(p) {
-            svc.add(Service::Http);
-        }
+    if on.has(Detector::Http) && !inp.partial {
+        http_segment(det, svc, inp, first);
     }
 
     if on.has(Detector::Ssl) {
@@ -219,10 +230,44 @@ pub(crate) fn tcp_payload(
     chan
 }
 
-/// SSH: identification lines on both sides, then NEWKEYS from either.
+/// HTTP: a request line from the originator, then the responder's status
+/// line (or, after an HTTP/0.9 request, any reply).
+fn http_segment(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>, first: bool) {
+    let p = inp.payload;
+    let any_method = HTTP_PORTS.contains(&inp.resp_port);
+    if inp.is_orig {
+        if first && p.len() >= HEAD {
+            if http::request_line(p, any_method) {
+                det.d.set(F_HTTP_REQ);
+                if http::request_is_09(p) {
+                    det.more |= M_HTTP09;
+                }
+            }
+        } else if (first || det.head_len > 0) && usize::from(det.head_len) < HEAD {
+            let at = usize::from(det.head_len);
+            let n = p.len().min(HEAD - at);
+            det.head[at..at + n].copy_from_slice(&p[..n]);
+            det.head_len += n as u8;
+            if usize::from(det.head_len) == HEAD && http::request_start(&det.head, any_method) {
+                det.d.set(F_HTTP_REQ);
+            }
+        }
+    } else if first
+        && det.d.has(F_HTTP_REQ)
+        && (http::status_line(p) || det.more & M_HTTP09 != 0)
+    {
+        svc.add(Service::Http);
+    }
+}
+
+/// SSH: identification lines on both sides, then NEWKEYS (SSH1: the
+/// session key) from either.
 fn ssh_segment(det: &mut TcpDetect, svc: &mut ServiceList, side: usize, first: bool, p: &[u8]) {
     let flag = if side == 0 { F_SSH_O } else { F_SSH_R };
     let rest = if first {
+        if side == 0 && ssh::banner_v1(p) {
+            det.more |= M_SSH1;
+        }
         match ssh::after_banner(p) {
             Some(rest) => {
                 det.d.set(flag);
@@ -244,7 +289,12 @@ fn ssh_segment(det: &mut TcpDetect, svc: &mut ServiceList, side: usize, first: b
     } else {
         return;
     };
-    match ssh::walk(rest, &mut det.skip[side]) {
+    let walk = if det.more & M_SSH1 != 0 {
+        ssh::walk_v1(rest, &mut det.skip[side])
+    } else {
+        ssh::walk(rest, &mut det.skip[side])
+    };
+    match walk {
         ssh::Walk::NewKeys => {
             det.skip[side] = SSH_LOST;
             if det.d.has(F_SSH_O) && det.d.has(F_SSH_R) {

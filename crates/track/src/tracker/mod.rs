@@ -814,6 +814,13 @@ impl ConnTracker {
                             seq,
                             len: t.payload_len,
                             payload: t.payload,
+                            // Zeek's `IsPartial`: no SYN was seen (a
+                            // SYN-ACK-first flip makes it whole again).
+                            partial: !conn
+                                .history
+                                .as_bytes()
+                                .iter()
+                                .any(|&c| matches!(c, b'S' | b'H' | b'h')),
                         };
                         if let Some(ch) = service::tcp_payload(&mut tcp.det, &mut conn.service, &inp)
                         {

@@ -27,6 +27,30 @@ pub fn request_line(p: &[u8], any_method: bool) -> bool {
     !target.is_empty() && (version.is_empty() || version.starts_with(b"HTTP/"))
 }
 
+/// An HTTP/0.9 request (`GET /path` with no version): its reply is the
+/// body itself, without a status line.
+pub fn request_is_09(p: &[u8]) -> bool {
+    let line = trim_start(first_line(p));
+    let (_, rest) = word(line);
+    let (_, version) = word(rest);
+    request_line(p, true) && version.is_empty() && p.contains(&b'\n')
+}
+
+/// The start of a request when the first segments are tiny: a method
+/// followed by a space within the first bytes of the stream.
+pub fn request_start(head: &[u8], any_method: bool) -> bool {
+    let line = trim_start(head);
+    let Some(sp) = line.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let method = &line[..sp];
+    if any_method {
+        (3..=16).contains(&method.len()) && method.iter().all(u8::is_ascii_uppercase)
+    } else {
+        DPD_METHODS.contains(&method)
+    }
+}
+
 /// A status line: `HTTP/` and a digit.
 pub fn status_line(p: &[u8]) -> bool {
     matches!(p, [b'H', b'T', b'T', b'P', b'/', d, ..] if d.is_ascii_digit())
@@ -45,6 +69,15 @@ mod tests {
         assert!(!request_line(b"GET\r\n", true));
         assert!(!request_line(b"SSH-2.0-OpenSSH_8.9\r\n", true));
         assert!(!request_line(b"\x16\x03\x01\x02\x00\x01", true));
+    }
+
+    #[test]
+    fn old_and_split_requests() {
+        assert!(request_is_09(b"GET /\r\n\r\n"));
+        assert!(!request_is_09(b"GET / HTTP/1.0\r\n"));
+        assert!(request_start(b"GET / HT", false));
+        assert!(!request_start(b"GETX/ HT", false));
+        assert!(!request_start(b"\x16\x03\x01\x00\x85\x01\x00\x00", true));
     }
 
     #[test]

@@ -40,6 +40,11 @@ pub fn fuzz_app(data: &[u8]) {
     let mut skip = 0u32;
     black_box(ssh::walk(data, &mut skip));
     black_box(ssh::after_banner(data));
+    black_box(ssh::banner_v1(data));
+    let mut skip = 0u32;
+    black_box(ssh::walk_v1(data, &mut skip));
+    black_box(http::request_is_09(data));
+    black_box(http::request_start(data, true));
     black_box(ftp::command(data));
     black_box(ftp::reply(data));
     black_box(ftp::data_channel(data));

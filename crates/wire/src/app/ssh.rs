@@ -12,6 +12,12 @@ pub fn banner(p: &[u8]) -> bool {
     matches!(p, [b'S' | b's', b'S' | b's', b'H' | b'h', b'-', b'1' | b'2', b'.', ..])
 }
 
+/// An identification string of protocol 1 (`SSH-1.x` but not `SSH-1.99`,
+/// which means 2): the session then speaks SSH1 packets.
+pub fn banner_v1(p: &[u8]) -> bool {
+    banner(p) && p[4] == b'1' && !p[5..].starts_with(b".99")
+}
+
 /// The bytes after the identification line (and after any line before it,
 /// which RFC 4253 allows a server to send), where the binary packets begin;
 /// `None` when the line end was not in this payload.
@@ -65,6 +71,34 @@ pub fn walk(p: &[u8], skip: &mut u32) -> Walk {
     }
 }
 
+/// Walks SSH1 packets (length, 1–8 bytes of padding, type, data, CRC);
+/// SSH_CMSG_SESSION_KEY (3) ends the clear-text part and is where Zeek
+/// confirms.
+pub fn walk_v1(p: &[u8], skip: &mut u32) -> Walk {
+    let mut off = *skip as usize;
+    loop {
+        if off >= p.len() {
+            *skip = u32::try_from(off - p.len()).unwrap_or(u32::MAX);
+            return Walk::More;
+        }
+        let Some(&[a, b, c, d]) = p.get(off..off + 4) else {
+            return Walk::Lost;
+        };
+        let len = u32::from_be_bytes([a, b, c, d]);
+        if !(5..=262_144).contains(&len) {
+            return Walk::Lost;
+        }
+        let pad = 8 - (len % 8) as usize;
+        let Some(&msg) = p.get(off + 4 + pad) else {
+            return Walk::Lost;
+        };
+        if msg == 3 {
+            return Walk::NewKeys;
+        }
+        off += 4 + pad + len as usize;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +111,20 @@ mod tests {
         assert!(!banner(b"SSH-3.0-x"));
         assert_eq!(after_banner(b"SSH-2.0-x\r\n\x00\x00"), Some(&b"\x00\x00"[..]));
         assert_eq!(after_banner(b"SSH-2.0-x"), None);
+    }
+
+    #[test]
+    fn ssh1() {
+        assert!(banner_v1(b"SSH-1.5-OpenSSH_6.2\n"));
+        assert!(!banner_v1(b"SSH-1.99-OpenSSH_6.6.1\n"));
+        assert!(!banner_v1(b"SSH-2.0-x\n"));
+        // Public key (431 bytes, 1 byte of padding), then session key.
+        let mut p = vec![0, 0, 0x01, 0xaf, 0, 2];
+        p.resize(4 + 1 + 431, 0);
+        let mut skip = 0;
+        assert_eq!(walk_v1(&p, &mut skip), Walk::More);
+        let key = [0, 0, 1, 0x14, 0, 0, 0, 0, 3, 3];
+        assert_eq!(walk_v1(&key, &mut skip), Walk::NewKeys);
     }
 
     #[test]
