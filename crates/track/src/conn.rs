@@ -277,6 +277,15 @@ mod tests {
     }
 
     #[test]
+    fn conn_stays_small() {
+        // One `Conn` per tracked connection: service detection lives in
+        // the UDP state's padding and in the boxed TCP state, so adding it
+        // left this at 208 bytes.
+        assert_eq!(core::mem::size_of::<Conn>(), 208);
+        assert_eq!(core::mem::size_of::<PlainState>(), 24);
+    }
+
+    #[test]
     fn once_letters() {
         let mut c = conn();
         assert!(!c.check_history(1, b'D'));

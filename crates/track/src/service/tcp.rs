@@ -6,8 +6,8 @@
 use connwatch_wire::app::{asn1, dns, ftp, http, mail, modbus, mysql, ssh, tls, windows};
 
 use super::{
-    Detect, Detector, Detectors, F_DONE, F_FTP_REJECT, F_FTP_WATCH, F_HTTP_REQ, F_IRC_O,
-    F_IRC_R, F_MYSQL_GREET, F_RDP_CR, F_SSH_O, F_SSH_R, F_STARTTLS, F_TLS_WATCH, TCP_PACKETS,
+    Detect, Detector, Detectors, F_DONE, F_FTP_REJECT, F_FTP_WATCH, F_HTTP_REQ, F_IRC_O, F_IRC_R,
+    F_MYSQL_GREET, F_RDP_CR, F_SSH_O, F_SSH_R, F_STARTTLS, F_TLS_WATCH, TCP_PACKETS,
 };
 use crate::record::{Service, ServiceList};
 
@@ -174,7 +174,9 @@ pub(crate) fn tcp_payload(
         }
     }
     if o && !first
-        && (svc.contains(Service::Smtp) || svc.contains(Service::Pop3) || svc.contains(Service::Imap))
+        && (svc.contains(Service::Smtp)
+            || svc.contains(Service::Pop3)
+            || svc.contains(Service::Imap))
         && mail::starttls_command(p)
     {
         det.d.set(F_STARTTLS);
@@ -252,10 +254,7 @@ fn http_segment(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>, 
                 det.d.set(F_HTTP_REQ);
             }
         }
-    } else if first
-        && det.d.has(F_HTTP_REQ)
-        && (http::status_line(p) || det.more & M_HTTP09 != 0)
-    {
+    } else if first && det.d.has(F_HTTP_REQ) && (http::status_line(p) || det.more & M_HTTP09 != 0) {
         svc.add(Service::Http);
     }
 }

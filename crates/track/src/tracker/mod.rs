@@ -20,12 +20,12 @@ use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
 use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
 use crate::service;
-use connwatch_wire::app::ftp::DataChannel;
 use crate::slab::Slab;
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
+use connwatch_wire::app::ftp::DataChannel;
 use connwatch_wire::netflow::EndReason;
 
 mod evict;
@@ -822,7 +822,8 @@ impl ConnTracker {
                                 .iter()
                                 .any(|&c| matches!(c, b'S' | b'H' | b'h')),
                         };
-                        if let Some(ch) = service::tcp_payload(&mut tcp.det, &mut conn.service, &inp)
+                        if let Some(ch) =
+                            service::tcp_payload(&mut tcp.det, &mut conn.service, &inp)
                         {
                             announced = Some((ch, conn.orig().0, conn.resp().0));
                         }

@@ -77,7 +77,8 @@ mod tests {
     use super::*;
 
     /// A query for example.com A.
-    pub(crate) const QUERY: &[u8] = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01";
+    pub(crate) const QUERY: &[u8] =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01";
 
     #[test]
     fn query_and_response() {

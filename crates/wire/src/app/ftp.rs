@@ -147,7 +147,11 @@ mod tests {
     fn channels() {
         assert_eq!(
             data_channel(b"229 Entering Extended Passive Mode (|||57086|)\r\n"),
-            Some(DataChannel { addr: None, port: 57086, active: false })
+            Some(DataChannel {
+                addr: None,
+                port: 57086,
+                active: false
+            })
         );
         assert_eq!(
             data_channel(b"227 Entering Passive Mode (192,168,1,2,4,1).\r\n"),

@@ -15,7 +15,9 @@ pub fn request_line(p: &[u8], any_method: bool) -> bool {
     let (method, rest) = word(line);
     let method_ok = if any_method {
         (3..=16).contains(&method.len())
-            && method.iter().all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
+            && method
+                .iter()
+                .all(|b| b.is_ascii_uppercase() || *b == b'-' || *b == b'_')
     } else {
         DPD_METHODS.contains(&method)
     };
@@ -62,7 +64,10 @@ mod tests {
 
     #[test]
     fn requests() {
-        assert!(request_line(b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n", false));
+        assert!(request_line(
+            b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+            false
+        ));
         assert!(request_line(b"  POST /x HTTP/1.0\r\n", false));
         assert!(request_line(b"OPTIONS * HTTP/1.1\r\n", true));
         assert!(!request_line(b"OPTIONS * HTTP/1.1\r\n", false));

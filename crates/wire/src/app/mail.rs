@@ -21,7 +21,9 @@ pub enum Greeting {
 pub fn greeting(p: &[u8]) -> Option<Greeting> {
     let line = first_line(p);
     match line {
-        [b'2', b, c, d, ..] if b.is_ascii_digit() && c.is_ascii_digit() && (*d == b' ' || *d == b'-') => {
+        [b'2', b, c, d, ..]
+            if b.is_ascii_digit() && c.is_ascii_digit() && (*d == b' ' || *d == b'-') =>
+        {
             Some(Greeting::Code2xx)
         }
         _ if starts_ci(line, b"+OK") => Some(Greeting::PopOk),
@@ -49,13 +51,26 @@ pub fn pop3_command(p: &[u8]) -> bool {
 /// An IMAP command: a tag, then a known command.
 pub fn imap_command(p: &[u8]) -> bool {
     const CMDS: &[&[u8]] = &[
-        b"CAPABILITY", b"LOGIN", b"AUTHENTICATE", b"STARTTLS", b"NOOP", b"LOGOUT", b"ID",
-        b"SELECT", b"EXAMINE", b"LIST", b"LSUB", b"STATUS", b"ENABLE",
+        b"CAPABILITY",
+        b"LOGIN",
+        b"AUTHENTICATE",
+        b"STARTTLS",
+        b"NOOP",
+        b"LOGOUT",
+        b"ID",
+        b"SELECT",
+        b"EXAMINE",
+        b"LIST",
+        b"LSUB",
+        b"STATUS",
+        b"ENABLE",
     ];
     let (tag, rest) = word(first_line(p));
     let (cmd, _) = word(rest);
     !tag.is_empty()
-        && tag.iter().all(|b| b.is_ascii_graphic() && *b != b'*' && *b != b'+')
+        && tag
+            .iter()
+            .all(|b| b.is_ascii_graphic() && *b != b'*' && *b != b'+')
         && CMDS.iter().any(|c| eq_ci(cmd, c))
 }
 
@@ -102,9 +117,15 @@ mod tests {
 
     #[test]
     fn greetings() {
-        assert_eq!(greeting(b"220 mx.example.com ESMTP\r\n"), Some(Greeting::Code2xx));
+        assert_eq!(
+            greeting(b"220 mx.example.com ESMTP\r\n"),
+            Some(Greeting::Code2xx)
+        );
         assert_eq!(greeting(b"+OK POP server ready\r\n"), Some(Greeting::PopOk));
-        assert_eq!(greeting(b"* OK IMAP4rev1 ready\r\n"), Some(Greeting::ImapOk));
+        assert_eq!(
+            greeting(b"* OK IMAP4rev1 ready\r\n"),
+            Some(Greeting::ImapOk)
+        );
         assert_eq!(greeting(b"HTTP/1.1 200 OK\r\n"), None);
         assert_eq!(greeting(b"2000"), None);
     }
@@ -129,7 +150,9 @@ mod tests {
     fn irc() {
         assert!(irc_client(b"NICK alice\r\nUSER a 0 * :A\r\n"));
         assert!(!irc_client(b"NICK\r\n"));
-        assert!(irc_server(b":irc.example.net NOTICE * :*** Looking up your hostname\r\n"));
+        assert!(irc_server(
+            b":irc.example.net NOTICE * :*** Looking up your hostname\r\n"
+        ));
         assert!(irc_server(b":irc.example.net 001 alice :Welcome\r\n"));
         assert!(!irc_server(b"HTTP/1.1 200 OK\r\n"));
     }

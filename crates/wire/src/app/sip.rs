@@ -6,8 +6,20 @@ use super::text::{first_line, word};
 /// A SIP request or response.
 pub fn message(p: &[u8]) -> bool {
     const METHODS: &[&[u8]] = &[
-        b"INVITE", b"ACK", b"BYE", b"CANCEL", b"OPTIONS", b"REGISTER", b"PRACK", b"SUBSCRIBE",
-        b"NOTIFY", b"PUBLISH", b"INFO", b"REFER", b"MESSAGE", b"UPDATE",
+        b"INVITE",
+        b"ACK",
+        b"BYE",
+        b"CANCEL",
+        b"OPTIONS",
+        b"REGISTER",
+        b"PRACK",
+        b"SUBSCRIBE",
+        b"NOTIFY",
+        b"PUBLISH",
+        b"INFO",
+        b"REFER",
+        b"MESSAGE",
+        b"UPDATE",
     ];
     let line = first_line(p);
     if let Some(rest) = line.strip_prefix(b"SIP/2.0 ") {

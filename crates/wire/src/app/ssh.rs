@@ -9,7 +9,18 @@ const MAX_PACKET: u32 = 35_000;
 
 /// The identification string `SSH-<major>.`.
 pub fn banner(p: &[u8]) -> bool {
-    matches!(p, [b'S' | b's', b'S' | b's', b'H' | b'h', b'-', b'1' | b'2', b'.', ..])
+    matches!(
+        p,
+        [
+            b'S' | b's',
+            b'S' | b's',
+            b'H' | b'h',
+            b'-',
+            b'1' | b'2',
+            b'.',
+            ..
+        ]
+    )
 }
 
 /// An identification string of protocol 1 (`SSH-1.x` but not `SSH-1.99`,
@@ -109,7 +120,10 @@ mod tests {
         assert!(banner(b"SSH-1.99-Cisco-1.25\r\n"));
         assert!(!banner(b"GET / HTTP/1.1\r\n"));
         assert!(!banner(b"SSH-3.0-x"));
-        assert_eq!(after_banner(b"SSH-2.0-x\r\n\x00\x00"), Some(&b"\x00\x00"[..]));
+        assert_eq!(
+            after_banner(b"SSH-2.0-x\r\n\x00\x00"),
+            Some(&b"\x00\x00"[..])
+        );
         assert_eq!(after_banner(b"SSH-2.0-x"), None);
     }
 

@@ -6,7 +6,10 @@
 
 /// Versions Zeek's `version_ok` accepts, by their two bytes.
 fn version_ok(major: u8, minor: u8) -> bool {
-    matches!((major, minor), (0, 2) | (3, 0..=4) | (0xfe, 0xff | 0xfd | 0xfc))
+    matches!(
+        (major, minor),
+        (0, 2) | (3, 0..=4) | (0xfe, 0xff | 0xfd | 0xfc)
+    )
 }
 
 /// A TLS record carrying a ClientHello (or an SSLv2 CLIENT-HELLO).
@@ -54,7 +57,23 @@ pub fn record_header_ok(p: &[u8]) -> bool {
 pub fn dtls_hello(p: &[u8]) -> bool {
     matches!(
         *p,
-        [0x16, 0xfe, 0xff | 0xfd | 0xfc, _, _, _, _, _, _, _, _, _, _, 1 | 2, ..]
+        [
+            0x16,
+            0xfe,
+            0xff | 0xfd | 0xfc,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            _,
+            1 | 2,
+            ..
+        ]
     ) && p.len() >= 25
 }
 
@@ -72,9 +91,13 @@ mod tests {
         assert!(server_hello(sh));
         assert!(!client_hello(sh));
         // SSLv2-framed client hello offering SSLv3.
-        assert!(client_hello(b"\x80\x4c\x01\x03\x00\x00\x33\x00\x00\x00\x10"));
+        assert!(client_hello(
+            b"\x80\x4c\x01\x03\x00\x00\x33\x00\x00\x00\x10"
+        ));
         // Unsupported version.
-        assert!(!client_hello(b"\x16\x03\x01\x00\x85\x01\x00\x00\x81\x09\x09"));
+        assert!(!client_hello(
+            b"\x16\x03\x01\x00\x85\x01\x00\x00\x81\x09\x09"
+        ));
     }
 
     #[test]

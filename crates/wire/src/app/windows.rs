@@ -5,10 +5,7 @@
 
 /// An SMB1/SMB2/SMB3 message after a NetBIOS session-message header.
 pub fn smb(p: &[u8]) -> bool {
-    matches!(
-        *p,
-        [0, _, _, _, 0xff | 0xfe | 0xfd, b'S', b'M', b'B', ..]
-    )
+    matches!(*p, [0, _, _, _, 0xff | 0xfe | 0xfd, b'S', b'M', b'B', ..])
 }
 
 /// A DCE/RPC connection-oriented PDU header: version 5.0/5.1, a PDU type
@@ -58,7 +55,9 @@ mod tests {
 
     #[test]
     fn dce_rpc_pdus() {
-        assert!(dce_rpc(b"\x05\x00\x0b\x03\x10\x00\x00\x00\x48\x00\x00\x00\x01\x00\x00\x00"));
+        assert!(dce_rpc(
+            b"\x05\x00\x0b\x03\x10\x00\x00\x00\x48\x00\x00\x00\x01\x00\x00\x00"
+        ));
         // The 9-byte echo a honeypot sent back: no fragment length.
         assert!(!dce_rpc(b"\x05\x00\x0b\x03\x00\x03\x00\x80\x01"));
         assert!(!dce_rpc(b"\x80\x00\x00\x28\x7e\x86\xab\x4a\x00\x00"));
@@ -69,7 +68,9 @@ mod tests {
         let cr = b"\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00Cookie: mstshash=admin\r\n\x01\x00\x08\x00\x01\x00\x00\x00";
         assert!(rdp_request(cr));
         assert!(!rdp_confirm(cr));
-        assert!(rdp_confirm(b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00"));
+        assert!(rdp_confirm(
+            b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00"
+        ));
         assert!(!rdp_request(b"\x03\x00\x00\x2b\x00\x03\x00\x80\x01"));
     }
 }
