@@ -5,7 +5,7 @@
 
 /// An SMB1/SMB2/SMB3 message after a NetBIOS session-message header.
 pub fn smb(p: &[u8]) -> bool {
-    matches!(*p, [0, _, _, _, 0xff | 0xfe | 0xfd, b'S', b'M', b'B', ..])
+    matches!(*p, [0, _, _, _, 0xfd..=0xff, b'S', b'M', b'B', ..])
 }
 
 /// A DCE/RPC connection-oriented PDU header: version 5.0/5.1, a PDU type
