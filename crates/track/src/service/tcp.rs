@@ -3,7 +3,7 @@
 //! direction (retransmitted, out of order, after a gap) is skipped, the
 //! way Zeek's analyzers only ever see the reassembled stream.
 
-use connwatch_wire::app::{asn1, dns, ftp, http, mail, modbus, mysql, ssh, tls, windows};
+use connwatch_wire::app::{asn1, dns, ftp, http, mail, modbus, mysql, ssh, text, tls, windows};
 
 use super::{
     Detect, Detector, Detectors, F_DONE, F_FTP_REJECT, F_FTP_WATCH, F_HTTP_REQ, F_IRC_O, F_IRC_R,
@@ -108,9 +108,16 @@ pub(crate) fn tcp_payload(
     let first = n == 0;
     let on = inp.on;
     let o = inp.is_orig;
+    // The text protocols only ever look at the first line, and only when
+    // the payload starts like text: cut it once here, so binary payload
+    // (TLS records, SSH packets, bulk data) never gets scanned.
+    let text = p
+        .first()
+        .is_some_and(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
+    let line = if text { text::first_line(p) } else { &[] };
 
     if on.has(Detector::Http) && !inp.partial {
-        http_segment(det, svc, inp, first);
+        http_segment(det, svc, inp, first, line);
     }
 
     if on.has(Detector::Ssl) {
@@ -133,8 +140,52 @@ pub(crate) fn tcp_payload(
         ssh_segment(det, svc, side, first, p);
     }
 
-    if !o && first {
-        match mail::greeting(p) {
+    if text && first {
+        text_first(det, svc, inp, line);
+    } else if o
+        && text
+        && (svc.contains(Service::Smtp)
+            || svc.contains(Service::Pop3)
+            || svc.contains(Service::Imap))
+        && mail::starttls_command(line)
+    {
+        det.d.set(F_STARTTLS);
+    }
+
+    if first {
+        binary_first(det, svc, inp);
+    }
+
+    // Most connections are decided by the first payload of each side: stop
+    // as soon as nothing waits for a later segment.
+    if det.d.seen(0) > 0 && det.d.seen(1) > 0 && !wants_more(det, svc) {
+        det.d.set(F_DONE);
+    }
+    chan
+}
+
+/// Whether a later segment can still change the outcome: an SSH key
+/// exchange being walked, a command that may start TLS, an FTP control
+/// connection, an HTTP request still being collected.
+fn wants_more(det: &TcpDetect, svc: &ServiceList) -> bool {
+    let ssh = (det.d.has(F_SSH_O) || det.d.has(F_SSH_R))
+        && !svc.contains(Service::Ssh)
+        && (det.skip[0] != SSH_LOST || det.skip[1] != SSH_LOST);
+    let starttls = svc.contains(Service::Smtp)
+        || svc.contains(Service::Pop3)
+        || svc.contains(Service::Imap)
+        || det.d.has(F_STARTTLS);
+    let http_head = det.head_len > 0 && usize::from(det.head_len) < HEAD;
+    ssh || starttls || http_head || det.d.has(F_FTP_WATCH)
+}
+
+/// The text protocols on a side's first line: greetings, FTP, the mail
+/// protocols, IRC.
+fn text_first(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>, line: &[u8]) {
+    let on = inp.on;
+    let o = inp.is_orig;
+    if !o {
+        match mail::greeting(line) {
             Some(mail::Greeting::Code2xx) => det.d.set_greeting(1),
             Some(mail::Greeting::PopOk) => det.d.set_greeting(2),
             Some(mail::Greeting::ImapOk) => det.d.set_greeting(3),
@@ -143,7 +194,7 @@ pub(crate) fn tcp_payload(
     }
 
     if on.has(Detector::Ftp) {
-        if !o && first && !ftp::reply(p) {
+        if !o && !ftp::reply(line) {
             det.d.set(F_FTP_REJECT);
             if svc.contains(Service::Ftp) {
                 svc.remove(Service::Ftp);
@@ -153,47 +204,42 @@ pub(crate) fn tcp_payload(
         // On port 21 any command-like first line confirms (Zeek attaches
         // FTP by port); elsewhere the signature wants a 220 greeting and
         // USER.
-        let dpd = det.d.greeting() == 1 && connwatch_wire::app::text::starts_ci(p, b"USER ");
-        if o && first && !det.d.has(F_FTP_REJECT) && (inp.resp_port == 21 || dpd) && ftp::command(p)
-        {
+        let dpd = det.d.greeting() == 1 && text::starts_ci(line, b"USER ");
+        if o && !det.d.has(F_FTP_REJECT) && (inp.resp_port == 21 || dpd) && ftp::command(line) {
             svc.add(Service::Ftp);
             det.d.set(F_FTP_WATCH);
         }
     }
 
-    if o && first {
+    if o {
         let g = det.d.greeting();
-        if on.has(Detector::Smtp) && g == 1 && mail::smtp_command(p) {
+        if on.has(Detector::Smtp) && g == 1 && mail::smtp_command(line) {
             svc.add(Service::Smtp);
         }
-        if on.has(Detector::Pop3) && g == 2 && mail::pop3_command(p) {
+        if on.has(Detector::Pop3) && g == 2 && mail::pop3_command(line) {
             svc.add(Service::Pop3);
         }
-        if on.has(Detector::Imap) && g == 3 && mail::imap_command(p) {
+        if on.has(Detector::Imap) && g == 3 && mail::imap_command(line) {
             svc.add(Service::Imap);
         }
     }
-    if o && !first
-        && (svc.contains(Service::Smtp)
-            || svc.contains(Service::Pop3)
-            || svc.contains(Service::Imap))
-        && mail::starttls_command(p)
-    {
-        det.d.set(F_STARTTLS);
-    }
 
-    if on.has(Detector::Irc) && first {
-        if o && mail::irc_client(p) {
+    if on.has(Detector::Irc) {
+        if o && mail::irc_client(line) {
             det.d.set(F_IRC_O);
-        } else if !o && mail::irc_server(p) {
+        } else if !o && mail::irc_server(line) {
             det.d.set(F_IRC_R);
         }
         if det.d.has(F_IRC_O) && det.d.has(F_IRC_R) {
             svc.add(Service::Irc);
         }
     }
+}
 
-    if on.has(Detector::Mysql) && first && inp.resp_port == 3306 {
+/// The binary protocols on a side's first segment.
+fn binary_first(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>) {
+    let (on, o, p) = (inp.on, inp.is_orig, inp.payload);
+    if on.has(Detector::Mysql) && inp.resp_port == 3306 {
         if !o && mysql::greeting(p) {
             det.d.set(F_MYSQL_GREET);
         } else if o && det.d.has(F_MYSQL_GREET) && mysql::handshake_response(p) {
@@ -201,7 +247,7 @@ pub(crate) fn tcp_payload(
         }
     }
 
-    if on.has(Detector::Rdp) && first {
+    if on.has(Detector::Rdp) {
         if o && windows::rdp_request(p) {
             det.d.set(F_RDP_CR);
         } else if !o && det.d.has(F_RDP_CR) && windows::rdp_confirm(p) {
@@ -209,7 +255,7 @@ pub(crate) fn tcp_payload(
         }
     }
 
-    if o && first {
+    if o {
         if on.has(Detector::Smb) && windows::smb(p) {
             svc.add(Service::Smb);
         }
@@ -218,28 +264,31 @@ pub(crate) fn tcp_payload(
         }
     }
 
-    if first {
-        if on.has(Detector::Krb) && inp.resp_port == 88 && asn1::krb_tcp(p) {
-            svc.add(Service::KrbTcp);
-        }
-        if on.has(Detector::Modbus) && inp.resp_port == 502 && modbus::adu(p) {
-            svc.add(Service::Modbus);
-        }
-        if on.has(Detector::Dns) && inp.dns_port && dns::tcp_message(p) {
-            svc.add(Service::Dns);
-        }
+    if on.has(Detector::Krb) && inp.resp_port == 88 && asn1::krb_tcp(p) {
+        svc.add(Service::KrbTcp);
     }
-    chan
+    if on.has(Detector::Modbus) && inp.resp_port == 502 && modbus::adu(p) {
+        svc.add(Service::Modbus);
+    }
+    if on.has(Detector::Dns) && inp.dns_port && dns::tcp_message(p) {
+        svc.add(Service::Dns);
+    }
 }
 
 /// HTTP: a request line from the originator, then the responder's status
 /// line (or, after an HTTP/0.9 request, any reply).
-fn http_segment(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>, first: bool) {
+fn http_segment(
+    det: &mut TcpDetect,
+    svc: &mut ServiceList,
+    inp: &TcpInput<'_>,
+    first: bool,
+    line: &[u8],
+) {
     let p = inp.payload;
     let any_method = HTTP_PORTS.contains(&inp.resp_port);
     if inp.is_orig {
         if first && p.len() >= HEAD {
-            if http::request_line(p, any_method) {
+            if http::request_line(line, any_method) {
                 det.d.set(F_HTTP_REQ);
                 if http::request_is_09(p) {
                     det.more |= M_HTTP09;
@@ -267,7 +316,14 @@ fn ssh_segment(det: &mut TcpDetect, svc: &mut ServiceList, side: usize, first: b
         if side == 0 && ssh::banner_v1(p) {
             det.more |= M_SSH1;
         }
-        match ssh::after_banner(p) {
+        // Only a payload that starts with the identification is scanned
+        // for its line end (lines before it are not followed).
+        let after = if ssh::banner(p) {
+            ssh::after_banner(p)
+        } else {
+            None
+        };
+        match after {
             Some(rest) => {
                 det.d.set(flag);
                 det.skip[side] = 0;

@@ -58,5 +58,8 @@ pub(crate) fn udp_payload(
     if let Some(s) = found {
         svc.add(s);
         d.set(F_DONE);
+    } else if d.seen(0) > 0 && d.seen(1) > 0 && !d.has(F_QUIC_CI) {
+        // Both sides have spoken and nothing waits for an answer.
+        d.set(F_DONE);
     }
 }

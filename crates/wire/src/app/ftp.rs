@@ -17,6 +17,9 @@ pub fn command(p: &[u8]) -> bool {
 /// A server line Zeek accepts as a reply: a code of at least 100, then a
 /// space, a dash or the end of the line.
 pub fn reply(p: &[u8]) -> bool {
+    if !p.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
     let line = first_line(p);
     match reply_code(line) {
         Some(c) if c >= 100 => matches!(line.get(3), None | Some(b' ' | b'-')),

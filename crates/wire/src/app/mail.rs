@@ -19,6 +19,9 @@ pub enum Greeting {
 
 /// The greeting kind of a server's first line.
 pub fn greeting(p: &[u8]) -> Option<Greeting> {
+    if !matches!(p.first(), Some(b'2' | b'+' | b'*')) {
+        return None;
+    }
     let line = first_line(p);
     match line {
         [b'2', b, c, d, ..]
@@ -91,6 +94,12 @@ pub fn starttls_command(p: &[u8]) -> bool {
 
 /// An IRC client's registration (NICK, USER, PASS or CAP).
 pub fn irc_client(p: &[u8]) -> bool {
+    if !matches!(
+        p.first(),
+        Some(b'N' | b'U' | b'P' | b'C' | b'n' | b'u' | b'p' | b'c')
+    ) {
+        return false;
+    }
     let (w, rest) = word(first_line(p));
     (eq_ci(w, b"NICK") || eq_ci(w, b"USER") || eq_ci(w, b"PASS") || eq_ci(w, b"CAP"))
         && !rest.is_empty()
@@ -99,6 +108,9 @@ pub fn irc_client(p: &[u8]) -> bool {
 /// An IRC server line: a `:prefix` then a command or numeric, or a bare
 /// NOTICE/PING.
 pub fn irc_server(p: &[u8]) -> bool {
+    if !matches!(p.first(), Some(b':' | b'N' | b'P' | b'n' | b'p')) {
+        return false;
+    }
     let line = first_line(p);
     if let Some(rest) = line.strip_prefix(b":") {
         let (prefix, rest) = word(rest);

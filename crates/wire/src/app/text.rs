@@ -2,10 +2,11 @@
 //! SIP): their recognisers only ever look at the first line of a payload.
 
 /// The first line of `data` without its line ending (CR LF or LF), or all
-/// of `data` when no line ending was captured; capped at 1024 bytes, as
-/// far as Zeek's signature matcher looks (`dpd_buffer_size`).
+/// of `data` when no line ending was captured; capped at 512 bytes: every
+/// recogniser decides on the start of the line, and binary payload that
+/// happens to start with a printable byte is not scanned further.
 pub fn first_line(data: &[u8]) -> &[u8] {
-    let data = &data[..data.len().min(1024)];
+    let data = &data[..data.len().min(512)];
     let end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
     let line = &data[..end];
     line.strip_suffix(b"\r").unwrap_or(line)
