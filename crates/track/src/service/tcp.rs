@@ -15,6 +15,10 @@ use crate::record::{Service, ServiceList};
 /// starts a request; elsewhere only the signature's GET/HEAD/POST.
 const HTTP_PORTS: &[u16] = &[80, 81, 631, 1080, 3128, 8000, 8080, 8888];
 
+/// Zeek's `SSL::ssl_ports`: the analyzer is attached there by port, so it
+/// also parses SSLv2-framed hellos, for which no signature is loaded.
+const SSL_PORTS: &[u16] = &[443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223];
+
 /// `skip` value after a direction's SSH packets stopped making sense.
 const SSH_LOST: u32 = u32::MAX;
 
@@ -121,7 +125,8 @@ pub(crate) fn tcp_payload(
     }
 
     if on.has(Detector::Ssl) {
-        if o && (first || det.d.has(F_STARTTLS)) && tls::client_hello(p) {
+        let v2 = first && SSL_PORTS.contains(&inp.resp_port) && tls::sslv2_client_hello(p);
+        if o && (first || det.d.has(F_STARTTLS)) && (tls::client_hello(p) || v2) {
             svc.add(Service::Ssl);
             if first {
                 det.d.set(F_TLS_WATCH);
@@ -270,7 +275,7 @@ fn binary_first(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>) 
     if on.has(Detector::Modbus) && inp.resp_port == 502 && modbus::adu(p) {
         svc.add(Service::Modbus);
     }
-    if on.has(Detector::Dns) && inp.dns_port && dns::tcp_message(p) {
+    if on.has(Detector::Dns) && inp.dns_port && dns::tcp_message_start(p) {
         svc.add(Service::Dns);
     }
 }

@@ -33,13 +33,16 @@ pub(crate) fn udp_payload(
         Some(Service::Dns)
     } else if on.has(Detector::Ntp) && resp_port == 123 && misc_udp::ntp(p) {
         Some(Service::Ntp)
-    } else if on.has(Detector::Dhcp) && matches!(resp_port, 67 | 68) && misc_udp::dhcp(p) {
+    } else if on.has(Detector::Dhcp) && misc_udp::dhcp(p) {
+        // Zeek's `dhcp_cookie` signature finds the magic cookie on any port.
         Some(Service::Dhcp)
     } else if on.has(Detector::Snmp) && matches!(resp_port, 161 | 162) && asn1::snmp(p) {
         Some(Service::Snmp)
     } else if on.has(Detector::Krb) && resp_port == 88 && asn1::krb(p) {
         Some(Service::Krb)
-    } else if on.has(Detector::Sip) && sip::message(p) {
+    } else if on.has(Detector::Sip) && (sip::status(p) || (resp_port == 5060 && sip::message(p))) {
+        // SIP's port parses requests and replies; its signature finds
+        // replies anywhere.
         Some(Service::Sip)
     } else if on.has(Detector::Ssl) && tls::dtls_hello(p) {
         Some(Service::Dtls)

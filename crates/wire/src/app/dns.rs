@@ -9,6 +9,22 @@ const MAX_QUERIES: u16 = 25;
 /// One DNS message as carried over UDP: header, then every question and
 /// answer record must parse within the datagram.
 pub fn message(p: &[u8]) -> bool {
+    parse(p, false)
+}
+
+/// The start of a DNS message over TCP whose rest is in later segments:
+/// what was captured must parse, records cut at the end are accepted.
+pub fn tcp_message_start(p: &[u8]) -> bool {
+    let [l0, l1, ref rest @ ..] = *p else {
+        return false;
+    };
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    len >= 12 && rest.len() >= 12 && parse(&rest[..rest.len().min(len)], rest.len() < len)
+}
+
+/// Header, questions, answers; with `cut`, running out of bytes after the
+/// header is not an error (the message goes on in the next segment).
+fn parse(p: &[u8], cut: bool) -> bool {
     let [_, _, _, _, q0, q1, a0, a1, ..] = *p else {
         return false;
     };
@@ -24,16 +40,31 @@ pub fn message(p: &[u8]) -> bool {
     for _ in 0..qd {
         match name(p, off).and_then(|o| o.checked_add(4)) {
             Some(o) if o <= p.len() => off = o,
-            _ => return false,
+            _ => return cut && malformed_name(p, off).is_none(),
         }
     }
     for _ in 0..an {
         match record(p, off) {
             Some(o) => off = o,
-            None => return false,
+            None => return cut && malformed_name(p, off).is_none(),
         }
     }
     true
+}
+
+/// `Some(())` when the name at `off` is malformed (a bad label type)
+/// rather than merely cut off by the end of the data.
+fn malformed_name(p: &[u8], mut off: usize) -> Option<()> {
+    for _ in 0..128 {
+        let len = *p.get(off)?;
+        match len & 0xc0 {
+            0x00 if len == 0 => return None,
+            0x00 => off += 1 + usize::from(len),
+            0xc0 => return None,
+            _ => return Some(()),
+        }
+    }
+    Some(())
 }
 
 /// One DNS message over TCP: a 2-byte length, then the message (which may
@@ -93,6 +124,12 @@ mod tests {
         let mut tcp = vec![0, QUERY.len() as u8];
         tcp.extend_from_slice(QUERY);
         assert!(tcp_message(&tcp));
+        // A long response over TCP: the first segment holds only a part.
+        let mut long = vec![0x04, 0x00];
+        long.extend_from_slice(&resp);
+        assert!(!tcp_message(&long[..30]));
+        assert!(tcp_message_start(&long[..30]));
+        assert!(!tcp_message_start(b"\x04\x00GET / HTTP/1.1\r\n"));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub fn fuzz_app(data: &[u8]) {
     black_box(quic::long_header(data));
     black_box(quic::client_initial(data));
     black_box(sip::message(data));
+    black_box(sip::status(data));
+    black_box(tls::sslv2_client_hello(data));
+    black_box(dns::tcp_message_start(data));
     black_box(asn1::snmp(data));
     black_box(asn1::krb(data));
     black_box(asn1::krb_tcp(data));

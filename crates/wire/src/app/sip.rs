@@ -3,7 +3,16 @@
 
 use super::text::{first_line, word};
 
-/// A SIP request or response.
+/// A SIP status line (`SIP/2.0 200 OK`): what Zeek's signature finds on
+/// any port.
+pub fn status(p: &[u8]) -> bool {
+    first_line(p)
+        .strip_prefix(b"SIP/2.0 ")
+        .and_then(super::text::reply_code)
+        .is_some_and(|c| (100..700).contains(&c))
+}
+
+/// A SIP request or response (on SIP's port the analyzer parses both).
 pub fn message(p: &[u8]) -> bool {
     const METHODS: &[&[u8]] = &[
         b"INVITE",
@@ -40,5 +49,7 @@ mod tests {
         assert!(message(b"SIP/2.0 200 OK\r\n"));
         assert!(!message(b"GET / HTTP/1.1\r\n"));
         assert!(!message(b"SIP/2.0 999 x\r\n"));
+        assert!(status(b"SIP/2.0 180 Ringing\r\n"));
+        assert!(!status(b"INVITE sip:bob@example.com SIP/2.0\r\n"));
     }
 }

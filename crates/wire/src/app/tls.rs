@@ -12,14 +12,16 @@ fn version_ok(major: u8, minor: u8) -> bool {
     )
 }
 
-/// A TLS record carrying a ClientHello (or an SSLv2 CLIENT-HELLO).
+/// A TLS record carrying a ClientHello (what `dpd_tls_client` matches).
 pub fn client_hello(p: &[u8]) -> bool {
-    match *p {
-        [0x16, 3, 0..=3, _, _, 1, _, _, _, maj, min, ..] => version_ok(maj, min),
-        // SSLv2 record (2-byte header, high bit set), CLIENT-HELLO, version.
-        [h, _, 1, maj, min, ..] if h & 0x80 != 0 => matches!((maj, min), (0, 2) | (3, 0..=3)),
-        _ => false,
-    }
+    matches!(*p, [0x16, 3, 0..=3, _, _, 1, _, _, _, maj, min, ..] if version_ok(maj, min))
+}
+
+/// An SSLv2-framed CLIENT-HELLO (2-byte header with the high bit set):
+/// Zeek parses it where the SSL analyzer is attached by port; its
+/// signature for it is not loaded by default.
+pub fn sslv2_client_hello(p: &[u8]) -> bool {
+    matches!(*p, [h, _, 1, maj, min, ..] if h & 0x80 != 0 && matches!((maj, min), (0, 2) | (3, 0..=3)))
 }
 
 /// A TLS record carrying a ServerHello, possibly after an alert record (as
@@ -91,9 +93,9 @@ mod tests {
         assert!(server_hello(sh));
         assert!(!client_hello(sh));
         // SSLv2-framed client hello offering SSLv3.
-        assert!(client_hello(
-            b"\x80\x4c\x01\x03\x00\x00\x33\x00\x00\x00\x10"
-        ));
+        let v2 = b"\x80\x4c\x01\x03\x00\x00\x33\x00\x00\x00\x10";
+        assert!(sslv2_client_hello(v2));
+        assert!(!client_hello(v2));
         // Unsupported version.
         assert!(!client_hello(
             b"\x16\x03\x01\x00\x85\x01\x00\x00\x81\x09\x09"
