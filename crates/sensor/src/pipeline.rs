@@ -410,6 +410,23 @@ mod tests {
     }
 
     #[test]
+    fn loaded_scripts_choose_the_service_detectors() {
+        use connwatch_track::{Detector, Detectors};
+        assert_eq!(tracker_config(&config(&[])).detect, Detectors::ALL);
+        let bare = tracker_config(&config(&[
+            "zeek.bare=true",
+            "zeek.scripts=[\"base/protocols/conn\", \"base/protocols/http\", \"base/protocols/dce-rpc\"]",
+        ]));
+        let want = Detectors::NONE.with(Detector::Http).with(Detector::DceRpc);
+        assert_eq!(bare.detect, want);
+        let conn_only = tracker_config(&config(&[
+            "zeek.bare=true",
+            "zeek.scripts=[\"base/protocols/conn\"]",
+        ]));
+        assert!(!conn_only.detect.any());
+    }
+
+    #[test]
     fn sinks_follow_the_switches() {
         let s = Sinks::new(&config(&[])).unwrap();
         assert!(s.conn_long.is_some() && s.notice.is_some());
