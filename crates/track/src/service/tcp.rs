@@ -15,6 +15,9 @@ use crate::record::{Service, ServiceList};
 /// starts a request; elsewhere only the signature's GET/HEAD/POST.
 const HTTP_PORTS: &[u16] = &[80, 81, 631, 1080, 3128, 8000, 8080, 8888];
 
+/// Zeek's `IRC::ports`.
+const IRC_PORTS: &[u16] = &[6666, 6667, 6668, 6669];
+
 /// Zeek's `SSL::ssl_ports`: the analyzer is attached there by port, so it
 /// also parses SSLv2-framed hellos, for which no signature is loaded.
 const SSL_PORTS: &[u16] = &[443, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223];
@@ -230,6 +233,12 @@ fn text_first(det: &mut TcpDetect, svc: &mut ServiceList, inp: &TcpInput<'_>, li
     }
 
     if on.has(Detector::Irc) {
+        // On IRC's ports the analyzer is attached by port and confirms on
+        // any client line (Zeek's IRC_Analyzer); elsewhere its signature
+        // wants a registration from the client and a server line.
+        if o && IRC_PORTS.contains(&inp.resp_port) && text::trim_start(line).len() >= 3 {
+            svc.add(Service::Irc);
+        }
         if o && mail::irc_client(line) {
             det.d.set(F_IRC_O);
         } else if !o && mail::irc_server(line) {
