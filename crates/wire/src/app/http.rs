@@ -25,8 +25,10 @@ pub fn request_line(p: &[u8], any_method: bool) -> bool {
         return false;
     }
     let (target, version) = word(rest);
-    // HTTP/0.9 has no version; otherwise it must say HTTP/.
-    !target.is_empty() && (version.is_empty() || version.starts_with(b"HTTP/"))
+    // HTTP/0.9 has no version; otherwise it must say HTTP/ (or the start
+    // of it, when the line goes on in the next segment).
+    !target.is_empty()
+        && (version.is_empty() || version.starts_with(b"HTTP/") || b"HTTP/".starts_with(version))
 }
 
 /// An HTTP/0.9 request (`GET /path` with no version): its reply is the
@@ -72,6 +74,9 @@ mod tests {
         assert!(request_line(b"OPTIONS * HTTP/1.1\r\n", true));
         assert!(!request_line(b"OPTIONS * HTTP/1.1\r\n", false));
         assert!(!request_line(b"GET\r\n", true));
+        // The line continues in the next segment.
+        assert!(request_line(b"GET /index.html HT", false));
+        assert!(!request_line(b"GET /index.html XYZ/1.0\r\n", false));
         assert!(!request_line(b"SSH-2.0-OpenSSH_8.9\r\n", true));
         assert!(!request_line(b"\x16\x03\x01\x02\x00\x01", true));
     }
