@@ -143,6 +143,44 @@ def trim_capture(raw, fmt, n):
     return b''.join(out)
 
 
+# wire_all: first payloads of the protocols the service recognisers know
+# (crates/wire/src/app), for the protocols the traces do not carry.
+APP_SEEDS = {
+    'smtp-greeting': b'220 mx.example.com ESMTP Postfix\r\n',
+    'smtp-ehlo': b'EHLO client.example.com\r\nSTARTTLS\r\n',
+    'imap-greeting': b'* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n',
+    'imap-cmd': b'a001 CAPABILITY\r\na002 STARTTLS\r\n',
+    'irc-client': b'NICK alice\r\nUSER alice 0 * :Alice\r\n',
+    'irc-server': b':irc.example.net NOTICE * :*** Looking up your hostname\r\n',
+    'ftp-pasv': b'227 Entering Passive Mode (192,168,1,2,4,1).\r\n',
+    'ftp-eprt': b'EPRT |2|2001:db8::1|49189|\r\nPORT 10,0,0,1,200,10\r\n',
+    'mysql-greeting': b'\x4a\x00\x00\x00\x0a5.7.33-log\x00\x08\x00\x00\x00abcdefgh\x00',
+    'mysql-response': b'\x20\x00\x00\x01\x85\xa6\x03\x00\x00\x00\x00\x01\x21',
+    'rdp-cr': b'\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00Cookie: mstshash=admin\r\n'
+              b'\x01\x00\x08\x00\x01\x00\x00\x00',
+    'rdp-cc': b'\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x00\x08\x00\x01\x00\x00\x00',
+    'smb2': b'\x00\x00\x00\x66\xfeSMB\x40\x00\x00\x00\x00\x00\x00\x00',
+    'dce-bind': b'\x05\x00\x0b\x03\x10\x00\x00\x00\x48\x00\x00\x00\x01\x00\x00\x00',
+    'krb-as-req': b'\x6a\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0a\xa4\x00',
+    'krb-tcp': b'\x00\x00\x00\x10\x6a\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0a\xa4\x00',
+    'snmp-get': b'\x30\x26\x02\x01\x00\x04\x06public\xa0\x19\x02\x01\x01\x02\x01\x00\x02\x01\x00'
+                b'\x30\x0e\x30\x0c\x06\x08\x2b\x06\x01\x02\x01\x01\x01\x00\x05\x00',
+    'sip-register': b'REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1\r\n\r\n',
+    'quic-initial': b'\xc3\x00\x00\x00\x01\x08' + bytes(range(8)) + b'\x00' * 1200,
+    'dtls-hello': b'\x16\xfe\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x80\x01\x00\x00\x74'
+                  b'\x00\x00\x00\x00\x00\x00\x00\x74\xfe\xfd',
+    'ssh1-session-key': b'SSH-1.5-OpenSSH_6.2\n\x00\x00\x01\x14\x00\x00\x00\x00\x03\x03',
+    'ssh2-newkeys': b'\x00\x00\x00\x0c\x0a\x15' + b'\x00' * 10,
+    'modbus': b'\x00\x01\x00\x00\x00\x06\x0a\x01\x00\x00\x00\x01',
+    'ntp': b'\x23' + b'\x00' * 47,
+}
+
+
+def app_seeds(outdir):
+    for tag, d in APP_SEEDS.items():
+        put(outdir, name('app-' + tag, d), d)
+
+
 def main():
     outdir = sys.argv[1]
     traces = sys.argv[2:] or sorted(
@@ -151,6 +189,7 @@ def main():
     dirs = {t: os.path.join(outdir, t) for t in ('wire_all', 'capture_file', 'pipeline')}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
+    app_seeds(dirs['wire_all'])
 
     for path in traces:
         tag = os.path.basename(os.path.dirname(path)) if path.endswith(('trace.pcap', 'trace.pcapng')) \

@@ -119,6 +119,12 @@ pub fn tracker_config(cfg: &SensorConfig) -> TrackerConfig {
             PortSet::new()
         },
         long: long_config(&cfg.long),
+        // A detector runs when Zeek would have loaded its protocol script
+        // (all of base/ in a full run, only the listed ones with -b).
+        detect: connwatch_track::Detector::ALL
+            .iter()
+            .filter(|d| cfg.zeek.loads(d.script()))
+            .fold(connwatch_track::Detectors::NONE, |s, d| s.with(*d)),
         ..TrackerConfig::default()
     }
 }
@@ -415,6 +421,23 @@ mod tests {
         assert_eq!(t.ignore_ports, vec![(1194, connwatch_track::Proto::Udp)]);
         assert_eq!(t.special_cases, vec![(cidr("192.168.0.0/16"), vec![])]);
         assert_eq!(t.slow, None);
+    }
+
+    #[test]
+    fn loaded_scripts_choose_the_service_detectors() {
+        use connwatch_track::{Detector, Detectors};
+        assert_eq!(tracker_config(&config(&[])).detect, Detectors::ALL);
+        let bare = tracker_config(&config(&[
+            "zeek.bare=true",
+            "zeek.scripts=[\"base/protocols/conn\", \"base/protocols/http\", \"base/protocols/dce-rpc\"]",
+        ]));
+        let want = Detectors::NONE.with(Detector::Http).with(Detector::DceRpc);
+        assert_eq!(bare.detect, want);
+        let conn_only = tracker_config(&config(&[
+            "zeek.bare=true",
+            "zeek.scripts=[\"base/protocols/conn\"]",
+        ]));
+        assert!(!conn_only.detect.any());
     }
 
     #[test]

@@ -235,6 +235,9 @@ pub struct TrackerConfig {
     pub max_fragment_bytes: usize,
     /// How connections are stitched from collected flow records.
     pub flows: FlowStitching,
+    /// Which protocol detectors fill `service` (default: all, as in a
+    /// full Zeek run).
+    pub detect: crate::service::Detectors,
 }
 
 /// Timeouts of connections stitched from flow records (NetFlow/IPFIX
@@ -326,6 +329,7 @@ impl Default for TrackerConfig {
             export: None,
             max_fragment_bytes: 64 << 20,
             flows: FlowStitching::default(),
+            detect: crate::service::Detectors::ALL,
         }
     }
 }

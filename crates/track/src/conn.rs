@@ -40,6 +40,9 @@ pub(crate) struct PlainState {
     /// Bad-checksum counters for the scaled `C`/`c` letters (the letters
     /// stop at 10,000; Zeek would add another at 100,000).
     pub chk_cnt: [u16; 2],
+    /// Service detection (`crate::service`); fits in this struct's
+    /// padding.
+    pub det: crate::service::Detect,
 }
 
 /// Tunnel bookkeeping, only for connections ever seen inside a tunnel.
@@ -306,6 +309,15 @@ mod tests {
             c.scaled_history(b'w', &mut n);
         }
         assert_eq!(c.history.as_str(), "w");
+    }
+
+    #[test]
+    fn conn_stays_small() {
+        // One `Conn` per tracked connection: service detection lives in
+        // the UDP state's padding and in the boxed TCP state, so adding it
+        // left this at 208 bytes.
+        assert_eq!(core::mem::size_of::<Conn>(), 208);
+        assert_eq!(core::mem::size_of::<PlainState>(), 24);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod fuzzing_flows;
 pub mod key;
 mod long_conn;
 pub mod record;
+pub mod service;
 pub mod site;
 mod slab;
 mod table;
@@ -30,6 +31,7 @@ pub use record::{
     ConnEvent, ConnRecord, ConnState, History, InterimReport, Proto, Service, ServiceList,
     TunnelParents,
 };
+pub use service::{Detector, Detectors};
 pub use site::{Cidr, LocalNets};
 pub use tracker::{ConnRef, ConnTracker, Encap, FlowStats, PacketIn, TrackerStats, L4};
 pub use uid::{Uid, UidGenerator};

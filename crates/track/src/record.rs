@@ -72,7 +72,8 @@ impl ConnState {
     }
 }
 
-/// A confirmed protocol (conn.log `service`).
+/// A confirmed protocol (conn.log `service`): Zeek's analyzer names, plus
+/// the script-level `ftp-data`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum Service {
@@ -81,6 +82,29 @@ pub enum Service {
     Teredo,
     Ayiya,
     Gtpv1,
+    Dns,
+    Http,
+    Ssl,
+    Dtls,
+    Ssh,
+    Ftp,
+    FtpData,
+    Smtp,
+    Pop3,
+    Imap,
+    Ntp,
+    Dhcp,
+    Snmp,
+    Sip,
+    Rdp,
+    Smb,
+    Krb,
+    KrbTcp,
+    Mysql,
+    Quic,
+    Irc,
+    Modbus,
+    DceRpc,
 }
 
 impl Service {
@@ -92,6 +116,29 @@ impl Service {
             Service::Teredo => "teredo",
             Service::Ayiya => "ayiya",
             Service::Gtpv1 => "gtpv1",
+            Service::Dns => "dns",
+            Service::Http => "http",
+            Service::Ssl => "ssl",
+            Service::Dtls => "dtls",
+            Service::Ssh => "ssh",
+            Service::Ftp => "ftp",
+            Service::FtpData => "ftp-data",
+            Service::Smtp => "smtp",
+            Service::Pop3 => "pop3",
+            Service::Imap => "imap",
+            Service::Ntp => "ntp",
+            Service::Dhcp => "dhcp",
+            Service::Snmp => "snmp",
+            Service::Sip => "sip",
+            Service::Rdp => "rdp",
+            Service::Smb => "smb",
+            Service::Krb => "krb",
+            Service::KrbTcp => "krb_tcp",
+            Service::Mysql => "mysql",
+            Service::Quic => "quic",
+            Service::Irc => "irc",
+            Service::Modbus => "modbus",
+            Service::DceRpc => "dce_rpc",
         }
     }
 }
@@ -115,6 +162,20 @@ impl ServiceList {
                 }
             }
         }
+    }
+
+    /// Removes a service (Zeek removes a confirmed analyzer's name when
+    /// it later reports a violation); later ones move up.
+    pub fn remove(&mut self, s: Service) {
+        if let Some(i) = self.items.iter().position(|x| *x == Some(s)) {
+            self.items.copy_within(i + 1.., i);
+            self.items[self.items.len() - 1] = None;
+        }
+    }
+
+    /// Whether `s` is in the list.
+    pub fn contains(&self, s: Service) -> bool {
+        self.items.contains(&Some(s))
     }
 
     /// The services in confirmation order.

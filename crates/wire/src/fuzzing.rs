@@ -3,7 +3,8 @@
 //! Nothing here is used on the packet path. [`fuzz_all`] feeds the input to
 //! each link type, then whatever each layer yields to the next (IP, the
 //! transports, checksums, tunnels), so one fuzz case exercises the whole
-//! crate. Results are passed through [`core::hint::black_box`] so the work
+//! crate, including the application recognisers (`app`) on each payload
+//! and on the raw input. Results are passed through [`core::hint::black_box`] so the work
 //! is not optimised away.
 
 use crate::link::{LinkType, Network};
@@ -34,6 +35,8 @@ pub fn fuzz_all(data: &[u8]) {
     ip_layer(data, wire_len, 2);
     transports(data, wire_len);
     tunnels(data, 2);
+    // The service recognisers straight on the input as well.
+    crate::app::fuzz_app(data);
 }
 
 /// IP, its transport and any tunnel inside, `depth` more levels down.
@@ -49,11 +52,14 @@ fn ip_layer(data: &[u8], wire_len: u32, depth: u8) {
         let len = p.payload_len();
         match p.protocol {
             6 => {
-                let _ = black_box(transport::tcp::decode(p.payload, len));
+                if let Ok(t) = black_box(transport::tcp::decode(p.payload, len)) {
+                    crate::app::fuzz_app(t.payload);
+                }
             }
             17 => {
                 if let Ok(u) = black_box(transport::udp::decode(p.payload, len)) {
                     black_box(u.length_matches(len));
+                    crate::app::fuzz_app(u.payload);
                     if depth > 0 {
                         tunnels(u.payload, depth - 1);
                     }

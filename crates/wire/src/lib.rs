@@ -11,6 +11,7 @@
 //! was on the wire), not dropped.
 
 pub mod anomaly;
+pub mod app;
 mod bytes;
 pub mod checksum;
 pub mod fuzzing;

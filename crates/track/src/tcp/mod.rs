@@ -61,6 +61,8 @@ pub(crate) struct TcpConn {
     pub is_active: bool,
     close_deferred: bool,
     deferred_gen_event: bool,
+    /// Service detection (`crate::service`).
+    pub det: crate::service::TcpDetect,
 }
 
 /// What a segment looks like to the state machine.
@@ -85,12 +87,14 @@ impl TcpConn {
             is_active: true,
             close_deferred: false,
             deferred_gen_event: false,
+            det: crate::service::TcpDetect::default(),
         }
     }
 
     /// The roles were swapped (Zeek's `TCPSessionAdapter::FlipRoles`).
     pub fn flip(&mut self) {
         self.ep.swap(0, 1);
+        self.det.flip();
         let f = self.first_packet_seen;
         self.first_packet_seen = ((f & 1) << 1) | ((f & 2) >> 1);
         self.is_partial = false;

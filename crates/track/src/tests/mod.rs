@@ -15,5 +15,6 @@ mod orientation;
 mod other_protos;
 mod props;
 mod seq_bytes;
+mod service;
 mod tcp_state;
 mod timers;

@@ -19,11 +19,13 @@ use crate::conn::{
 use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
 use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
+use crate::service;
 use crate::slab::Slab;
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
 use crate::uid::{Uid, UidGenerator};
+use connwatch_wire::app::ftp::DataChannel;
 use connwatch_wire::netflow::EndReason;
 
 mod evict;
@@ -303,7 +305,25 @@ pub struct ConnTracker {
     now: Timestamp,
     /// Counters of connections stitched from flow records.
     flow_stats: FlowStats,
+    /// FTP data connections announced on control connections, waiting for
+    /// their connection (Zeek's expected connections).
+    expected: Vec<Expected>,
 }
+
+/// An announced FTP data connection.
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    orig: IpAddr,
+    resp: IpAddr,
+    resp_port: u16,
+    deadline: Timestamp,
+}
+
+/// How long an announced data connection is waited for (Zeek's FTP
+/// scripts schedule the analyzer for 5 minutes).
+const EXPECT_TIMEOUT: connwatch_wire::Duration = connwatch_wire::Duration::from_secs(300);
+/// Most announcements remembered at once (the oldest go first).
+const MAX_EXPECTED: usize = 256;
 
 /// ICMPv4/ICMPv6 counterpart types (`ICMP4_counterpart`, `ICMP6_counterpart`):
 /// `Some(type)` for request/reply pairs, `None` for one-way types.
@@ -377,6 +397,7 @@ impl ConnTracker {
             export_first: std::collections::VecDeque::new(),
             now: Timestamp(i64::MIN),
             flow_stats: FlowStats::default(),
+            expected: Vec::new(),
             cfg,
         }
     }
@@ -652,7 +673,10 @@ impl ConnTracker {
         }
     }
 
-    /// Lets the DNS and NTP parsers attached to a UDP connection look at a
+    /// Runs service detection on a UDP datagram, then lets the DNS and NTP
+    /// parsers attached to the connection look at it.
+    ///
+    /// The DNS and NTP parsers attached to a UDP connection look at a
     /// datagram and turn the connection around as Zeek's do (spec §6.2):
     /// DNS when the first message is a response from the originator (not
     /// towards a multicast responder), NTP once on a server-mode message
@@ -665,6 +689,14 @@ impl ConnTracker {
         let Some(Some(c)) = self.conns.get_mut(index as usize) else {
             return;
         };
+        let rp = c.resp_port();
+        if let ProtoState::Plain(p) = &mut c.state {
+            if p.det.active() && self.cfg.detect.any() {
+                let dns = self.cfg.dns_udp_ports.contains(rp);
+                let on = self.cfg.detect;
+                service::udp_payload(&mut p.det, &mut c.service, on, rp, dns, is_orig, payload);
+            }
+        }
         if c.parsers & (PARSER_DNS | PARSER_NTP) == 0 {
             return;
         }
@@ -762,6 +794,7 @@ impl ConnTracker {
             now: pkt.ts,
         };
         let ip_len = ip.total_len;
+        let mut announced = None;
         let accepted = match pkt.l4 {
             L4::Tcp(t) => {
                 let ProtoState::Tcp(mut tcp) =
@@ -792,6 +825,36 @@ impl ConnTracker {
                         side = 1 - side;
                     }
                     is_orig = side == ORIG;
+                    if !t.payload.is_empty() && tcp.det.d.active() && cfg.detect.any() {
+                        // A SYN's data starts after the SYN's sequence number.
+                        let seq = if t.flags.syn() {
+                            t.seq.wrapping_add(1)
+                        } else {
+                            t.seq
+                        };
+                        let rp = conn.resp_port();
+                        let inp = service::TcpInput {
+                            on: cfg.detect,
+                            resp_port: rp,
+                            dns_port: cfg.dns_tcp_ports.contains(rp),
+                            is_orig,
+                            seq,
+                            len: t.payload_len,
+                            payload: t.payload,
+                            // Zeek's `IsPartial`: no SYN was seen (a
+                            // SYN-ACK-first flip makes it whole again).
+                            partial: !conn
+                                .history
+                                .as_bytes()
+                                .iter()
+                                .any(|&c| matches!(c, b'S' | b'H' | b'h')),
+                        };
+                        if let Some(ch) =
+                            service::tcp_payload(&mut tcp.det, &mut conn.service, &inp)
+                        {
+                            announced = Some((ch, conn.orig().0, conn.resp().0));
+                        }
+                    }
                     true
                 };
                 conn.state = ProtoState::Tcp(tcp);
@@ -863,6 +926,9 @@ impl ConnTracker {
         };
         if conn.export_flags & crate::conn::EXPORT_CLOSED != 0 && accepted {
             self.export_reopen(idx, pkt.ts);
+        }
+        if let Some((ch, client, server)) = announced {
+            self.expect_ftp_data(ch, client, server, pkt.ts);
         }
         Some(cref)
     }
@@ -962,6 +1028,9 @@ impl ConnTracker {
         if flip {
             conn.flip_common();
         }
+        if proto == Proto::Tcp && !self.expected.is_empty() {
+            self.match_expected(&mut conn, pkt.ts);
+        }
 
         let idx = self.alloc_slot();
         let mut ctx = TimerCtx {
@@ -1052,6 +1121,48 @@ impl ConnTracker {
         self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
     }
 
+    /// Remembers an FTP data connection announced on a control connection
+    /// between `client` and `server`: a PORT/EPRT (active) has the server
+    /// connect to the announced address, a 227/229 reply (passive) the
+    /// client connect to the server.
+    fn expect_ftp_data(&mut self, ch: DataChannel, client: IpAddr, server: IpAddr, now: Timestamp) {
+        let e = if ch.active {
+            Expected {
+                orig: server,
+                resp: ch.addr.unwrap_or(client),
+                resp_port: ch.port,
+                deadline: now + EXPECT_TIMEOUT,
+            }
+        } else {
+            Expected {
+                orig: client,
+                resp: ch.addr.unwrap_or(server),
+                resp_port: ch.port,
+                deadline: now + EXPECT_TIMEOUT,
+            }
+        };
+        self.expected.retain(|x| x.deadline > now);
+        if self.expected.len() >= MAX_EXPECTED {
+            self.expected.remove(0);
+        }
+        self.expected.push(e);
+    }
+
+    /// A new TCP connection that was announced gets `ftp-data` (Zeek's
+    /// `scheduled_analyzer_applied`); the announcement is used up.
+    fn match_expected(&mut self, conn: &mut Conn, now: Timestamp) {
+        self.expected.retain(|x| x.deadline > now);
+        let (orig, _) = conn.orig();
+        let (resp, resp_port) = conn.resp();
+        let hit = self.expected.iter().position(|x| {
+            same_addr(x.orig, orig) && same_addr(x.resp, resp) && x.resp_port == resp_port
+        });
+        if let Some(i) = hit {
+            self.expected.swap_remove(i);
+            conn.service.add(Service::FtpData);
+        }
+    }
+
     fn tcp_flip(&self, flags: TcpFlags, sport: u16, dport: u16) -> bool {
         if flags.syn() && !flags.ack() {
             return false;
@@ -1081,6 +1192,12 @@ fn dns_tcp_flip(conn: &mut Conn, is_orig: bool, payload: &[u8]) -> bool {
     is_response && is_orig && !is_multicast(conn.resp().0)
 }
 
+/// Address equality that treats an IPv4 address and its IPv4-mapped IPv6
+/// form alike (a PORT command names IPv4, the key may hold it mapped).
+fn same_addr(a: IpAddr, b: IpAddr) -> bool {
+    a.to_canonical() == b.to_canonical()
+}
+
 fn is_multicast(a: IpAddr) -> bool {
     match a {
         IpAddr::V4(a) => a.octets()[0] == 224,
@@ -1092,5 +1209,6 @@ fn plain() -> PlainState {
     PlainState {
         len: [-1, -1],
         chk_cnt: [0, 0],
+        det: Default::default(),
     }
 }
