@@ -20,7 +20,8 @@
 //! idle connections end and long-connection thresholds pass; reading a
 //! file, it moves only with the records. SIGINT/SIGTERM stop a socket
 //! collector: every open connection is flushed to conn.log and the logs
-//! are closed. SIGHUP rotates the logs.
+//! are closed. SIGHUP rotates the logs. With `run.user` (`-u`), the
+//! process switches to that user once the sockets are bound.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
@@ -174,6 +175,11 @@ pub fn run(cfg: &SensorConfig, sources: &[FlowSource]) -> Result<Summary> {
     }
     std::fs::create_dir_all(&cfg.log_dir)
         .with_context(|| format!("cannot create log directory {}", cfg.log_dir.display()))?;
+    // Sockets are bound (a port below 1024 needs root): drop privileges
+    // (`run.user`, `-u`) before anything reads a datagram.
+    if let Some(user) = &cfg.live.user {
+        crate::live::privileges::drop_to(user, &cfg.log_dir).map_err(|e| anyhow!(e))?;
+    }
     let mut sinks = Sinks::new(cfg)?;
     let mut c = Collector::new(cfg);
     let mut summary = Summary::default();

@@ -23,7 +23,7 @@
 
 mod counters;
 mod metrics;
-mod privileges;
+pub(crate) mod privileges;
 pub(crate) mod signals;
 mod worker;
 
