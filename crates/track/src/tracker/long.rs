@@ -49,7 +49,11 @@ impl ConnTracker {
             return;
         };
         if self.long_back <= d {
-            // Time moves forward: almost always the end.
+            // Time moves forward: almost always the end. The queue grows
+            // by a fixed step: doubling left it up to half empty.
+            if self.long_first.len() == self.long_first.capacity() {
+                self.long_first.reserve_exact(4096);
+            }
             self.long_first.push_back((idx, gen));
             self.long_back = d;
             if self.long_first.len() == 1 {
