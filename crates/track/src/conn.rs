@@ -31,6 +31,16 @@ pub(crate) const EXPORT_CLOSED: u8 = 1;
 /// is in use (it had a record cut, or lived past its first check).
 pub(crate) const EXPORT_STATE: u8 = 2;
 
+/// `Conn::cflags`: the outer VLAN is set.
+pub(crate) const CF_VLAN: u8 = 1;
+/// `Conn::cflags`: the inner VLAN is set.
+pub(crate) const CF_INNER_VLAN: u8 = 2;
+/// `Conn::cflags`: the connection has an entry in the tracker's tunnel
+/// table (it was seen inside a tunnel). Few connections are, so the
+/// `TunnelInfo` lives in a side table keyed by slot instead of behind a
+/// pointer in every `Conn`.
+pub(crate) const CF_TUNNEL: u8 = 4;
+
 /// UDP/ICMP/other per-side state (what Zeek's UDP/ICMP session adapters and
 /// ConnSize keep).
 #[derive(Debug, Clone, Default)]
@@ -142,11 +152,14 @@ pub(crate) struct Conn {
     /// Flipped after creation: `local_*` are then always set (Zeek quirk).
     pub flipped_late: bool,
     pub inactivity: Timeout,
-    pub vlan: Option<u16>,
-    pub inner_vlan: Option<u16>,
+    /// `CF_*` bits: which of the optional fields below are set.
+    pub cflags: u8,
+    /// Outer VLAN (valid with `CF_VLAN`): two `u16`s and a flag bit take
+    /// 4 bytes where two `Option<u16>` took 8.
+    pub vlan_id: u16,
+    /// Inner VLAN (valid with `CF_INNER_VLAN`).
+    pub inner_vlan_id: u16,
     pub service: ServiceList,
-    pub tunnel: Option<Box<TunnelInfo>>,
-    pub missed_bytes: u64,
     /// Protocol parsers attached by port that can turn a connection
     /// around (`PARSER_*` bits).
     pub parsers: u8,
@@ -245,6 +258,40 @@ impl Conn {
         }
     }
 
+    /// The VLANs as conn.log has them.
+    #[inline]
+    pub fn set_vlans(&mut self, vlan: Option<u16>, inner: Option<u16>) {
+        self.cflags &= !(CF_VLAN | CF_INNER_VLAN);
+        if let Some(v) = vlan {
+            self.cflags |= CF_VLAN;
+            self.vlan_id = v;
+        }
+        if let Some(v) = inner {
+            self.cflags |= CF_INNER_VLAN;
+            self.inner_vlan_id = v;
+        }
+    }
+
+    /// Outer VLAN.
+    #[inline]
+    pub fn vlan(&self) -> Option<u16> {
+        (self.cflags & CF_VLAN != 0).then_some(self.vlan_id)
+    }
+
+    /// Inner VLAN.
+    #[inline]
+    pub fn inner_vlan(&self) -> Option<u16> {
+        (self.cflags & CF_INNER_VLAN != 0).then_some(self.inner_vlan_id)
+    }
+
+    /// `missed_bytes` (TCP content gaps; 0 for other protocols).
+    pub fn missed_bytes(&self) -> u64 {
+        match &self.state {
+            ProtoState::Tcp(t) => t.missed_bytes,
+            _ => 0,
+        }
+    }
+
     /// Counts a packet for ConnSize.
     #[inline]
     pub fn count_packet(&mut self, side: usize, ip_len: u32) {
@@ -281,11 +328,10 @@ mod tests {
             ip_bytes: [0; 2],
             flipped_late: false,
             inactivity: Timeout::Udp,
-            vlan: None,
-            inner_vlan: None,
+            cflags: 0,
+            vlan_id: 0,
+            inner_vlan_id: 0,
             service: ServiceList::default(),
-            tunnel: None,
-            missed_bytes: 0,
             parsers: 0,
             export_flags: 0,
             export_tos: 0,
@@ -314,10 +360,13 @@ mod tests {
     #[test]
     fn conn_stays_small() {
         // One `Conn` per tracked connection: service detection lives in
-        // the UDP state's padding and in the boxed TCP state, so adding it
-        // left this at 208 bytes.
-        assert_eq!(core::mem::size_of::<Conn>(), 208);
+        // the UDP state's padding and in the boxed TCP state; tunnel
+        // records sit in a side table, `missed_bytes` in the TCP state, and
+        // `ProtoState` keeps its tag in a niche of `PlainState`.
+        assert_eq!(core::mem::size_of::<Conn>(), 184);
+        assert_eq!(core::mem::size_of::<Option<Conn>>(), 184);
         assert_eq!(core::mem::size_of::<PlainState>(), 24);
+        assert_eq!(core::mem::size_of::<ProtoState>(), 24);
     }
 
     #[test]

@@ -69,6 +69,15 @@ impl<T> Slab<T> {
         self.chunks.iter().flat_map(|c| c.iter()).flatten()
     }
 
+    /// Occupied slots with their index.
+    pub fn iter_indexed(&self) -> impl Iterator<Item = (usize, &T)> {
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|c| (i, c)))
+    }
+
     /// Bytes of slot storage.
     pub fn memory(&self) -> usize {
         self.chunks.len() * CHUNK * core::mem::size_of::<Option<T>>()

@@ -5,7 +5,10 @@
 //! index. A lookup touches one cache line in the common case, where
 //! hashbrown's split control-byte/bucket layout touches two; removal shifts
 //! later entries back, so there are no tombstones and probes stay short.
-//! The table keeps at most half its buckets full.
+//! The table keeps at most three quarters of its buckets full: between
+//! growths it is 3/8 to 3/4 full, 11 to 21 bytes per entry (at most half
+//! full cost 16 to 32); with 8 buckets to a cache line and no tombstones
+//! the longer probes stay in the line the lookup already touched.
 
 /// The index. Keys live in the slots; `eq` callbacks compare them.
 #[derive(Debug)]
@@ -34,7 +37,7 @@ fn slot(b: u64) -> u32 {
 impl FlowTable {
     /// A table for about `capacity` entries without growing.
     pub fn with_capacity(capacity: usize) -> Self {
-        let n = (capacity.max(8) * 2).next_power_of_two();
+        let n = (capacity.max(8) * 4 / 3 + 1).next_power_of_two();
         FlowTable {
             buckets: vec![0; n],
             mask: n - 1,
@@ -73,7 +76,7 @@ impl FlowTable {
     /// Inserts `slot` under `hash` (the caller knows it is not present).
     #[inline]
     pub fn insert(&mut self, hash: u64, slot_idx: u32) {
-        if (self.len + 1) * 2 > self.buckets.len() {
+        if (self.len + 1) * 4 > self.buckets.len() * 3 {
             self.grow();
         }
         let mut i = hash as u32 as usize & self.mask;

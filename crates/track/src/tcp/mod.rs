@@ -63,6 +63,9 @@ pub(crate) struct TcpConn {
     deferred_gen_event: bool,
     /// Service detection (`crate::service`).
     pub det: crate::service::TcpDetect,
+    /// conn.log `missed_bytes`: only TCP has content gaps, so it lives
+    /// here rather than in every `Conn`.
+    pub missed_bytes: u64,
 }
 
 /// What a segment looks like to the state machine.
@@ -88,6 +91,7 @@ impl TcpConn {
             close_deferred: false,
             deferred_gen_event: false,
             det: crate::service::TcpDetect::default(),
+            missed_bytes: 0,
         }
     }
 
@@ -391,7 +395,7 @@ impl TcpConn {
             let mut n = self.ep[g.side].gap_cnt;
             conn.scaled_history(Self::letter(g.side, b'G'), &mut n);
             self.ep[g.side].gap_cnt = n;
-            conn.missed_bytes += g.len;
+            self.missed_bytes += g.len;
         }
     }
 

@@ -337,7 +337,7 @@ fn flow_record(
         src_port,
         dst_port,
         protocol: conn.ip_proto,
-        vlan: conn.vlan,
+        vlan: conn.vlan(),
         flow_id: conn.uid().lo ^ (u64::from(conn.uid().hi) << 32),
         reason,
         forward: fwd,

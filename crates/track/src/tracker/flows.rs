@@ -297,11 +297,10 @@ impl ConnTracker {
             ip_bytes: [0; 2],
             flipped_late: false,
             inactivity: Timeout::Unset,
-            vlan: f.vlan,
-            inner_vlan: None,
+            cflags: 0,
+            vlan_id: 0,
+            inner_vlan_id: 0,
             service: ServiceList::default(),
-            tunnel: None,
-            missed_bytes: 0,
             parsers: 0,
             export_flags: 0,
             export_tos: side.tos,
@@ -312,6 +311,7 @@ impl ConnTracker {
                 ..FlowState::default()
             }),
         };
+        conn.set_vlans(f.vlan, None);
         let idx = self.alloc_slot();
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,

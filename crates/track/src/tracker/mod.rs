@@ -13,8 +13,8 @@ use connwatch_wire::{IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
 
 use crate::config::{Timeout, TrackerConfig};
 use crate::conn::{
-    Conn, PlainState, ProtoState, TunnelInfo, ORIG, PARSER_DNS, PARSER_DNS_SEEN, PARSER_NTP,
-    PARSER_NTP_FLIPPED, RESP,
+    Conn, PlainState, ProtoState, TunnelInfo, CF_TUNNEL, ORIG, PARSER_DNS, PARSER_DNS_SEEN,
+    PARSER_NTP, PARSER_NTP_FLIPPED, RESP,
 };
 use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
@@ -276,12 +276,23 @@ pub struct ConnTracker {
     /// Counters at the previous report, for connections reported at least
     /// once (the deltas and the once-only notice).
     long_prev: hashbrown::HashMap<u32, LastReport>,
+    /// Timers left in the wheel by the last sweep.
+    timers_live: usize,
+    /// Tunnel bookkeeping of the connections with `CF_TUNNEL`, by slot.
+    tunnels: hashbrown::HashMap<u32, TunnelInfo>,
     /// First-threshold reports of watched connections, in deadline order:
-    /// (deadline, slot, generation). Kept out of the wheel because every
-    /// watched connection has one and most end long before it is due; a
-    /// queue in creation order costs 16 bytes each and is purged of ended
-    /// connections when it outgrows the open ones.
-    long_first: std::collections::VecDeque<(f64, u32, u32)>,
+    /// (slot, generation). Kept out of the wheel because every watched
+    /// connection has one and most end long before it is due; a queue in
+    /// creation order costs 8 bytes each and is purged of ended
+    /// connections when it outgrows the open ones. The deadline is not
+    /// stored: it is the live connection's `start` plus its schedule's
+    /// first threshold (`long.rs`).
+    long_first: std::collections::VecDeque<(u32, u32)>,
+    /// Deadline of `long_first`'s front entry (infinity when empty).
+    long_head: f64,
+    /// Deadline of the latest entry queued (an upper bound of the back's
+    /// once purges have run), for the in-order test.
+    long_back: f64,
     events: Vec<ConnEvent>,
     /// Flow records to export, drained apart from the events (they are
     /// smaller, and go to another sink).
@@ -386,7 +397,11 @@ impl ConnTracker {
             uids,
             schedules: cfg.long.as_ref().map(Schedules::new),
             long_prev: hashbrown::HashMap::new(),
+            tunnels: hashbrown::HashMap::new(),
+            timers_live: 0,
             long_first: std::collections::VecDeque::new(),
+            long_head: f64::INFINITY,
+            long_back: f64::NEG_INFINITY,
             events: Vec::new(),
             flows: Vec::new(),
             stats: TrackerStats::default(),
@@ -425,11 +440,12 @@ impl ConnTracker {
             + self.meta.capacity() * core::mem::size_of::<Meta>()
             + self.free.capacity() * 4
             + self.wheel.memory()
-            + self.long_first.capacity() * 16
+            + self.long_first.capacity() * 8
             + self.export_first.capacity() * 16
             + self.xstate.capacity() * core::mem::size_of::<export::ExportState>()
             + self.evict_queue.capacity() * 8
             + tcp * core::mem::size_of::<TcpConn>()
+            + self.tunnels.capacity() * (4 + core::mem::size_of::<TunnelInfo>())
     }
 
     /// A new uid from the tracker's generator (also used for IP tunnels).
@@ -473,7 +489,7 @@ impl ConnTracker {
         loop {
             // The three queues fire in deadline order, interleaved (on a
             // tie: the wheel, then long reports, then export checks).
-            let first = self.long_first.front().map(|e| e.0).filter(|d| *d <= t);
+            let first = Some(self.long_head).filter(|d| *d <= t);
             let xfirst = self.export_first.front().map(|e| e.0).filter(|d| *d <= t);
             let wheel = self.wheel.peek_due(t);
             let inf = f64::INFINITY;
@@ -488,9 +504,10 @@ impl ConnTracker {
             if w <= a && w <= x {
                 self.fire_wheel(t, now);
             } else if a <= x {
-                let Some((_, idx, gen)) = self.long_first.pop_front() else {
+                let Some((idx, gen)) = self.long_first.pop_front() else {
                     break;
                 };
+                self.refresh_long_head();
                 if self.meta.get(idx as usize).is_some_and(|m| m.gen == gen)
                     && self.long_report(idx)
                 {
@@ -517,15 +534,18 @@ impl ConnTracker {
         }
         let open = self.stats.open as usize;
         if self.long_first.len() > open + open / 4 + 4096 {
-            let meta = &self.meta;
-            self.long_first
-                .retain(|e| meta.get(e.1 as usize).is_some_and(|m| m.gen == e.2));
+            self.purge_long_first();
         }
         // Cancelled timers stay in the wheel until their time comes (lazy
-        // cancellation); when they outnumber the live connections, sweep
-        // them out so memory follows the open connections, not the churn.
-        if self.wheel.len() > 3 * open + 65_536 {
+        // cancellation); sweep them out so memory follows the open
+        // connections, not the churn. The sweep waits until as many
+        // timers as there are open connections were added to what the
+        // last one left (`timers_live`), so its cost per armed timer stays
+        // small however many of them are current (a whole-wheel sweep
+        // every open/2 timers cost 1.8% of the instructions).
+        if self.wheel.len() > self.timers_live + open + 16_384 {
             self.sweep_timers();
+            self.timers_live = self.wheel.len();
         }
     }
 
@@ -575,16 +595,19 @@ impl ConnTracker {
         if conn.long_next > 0 {
             self.long_prev.remove(&idx);
         }
+        let rec = self.record(idx, &conn);
+        if conn.cflags & CF_TUNNEL != 0 {
+            self.tunnels.remove(&idx);
+        }
         self.free.push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
         *p = p.saturating_sub(1);
-        let rec = self.record(&conn);
         self.events.push(ConnEvent::Finished(rec));
     }
 
     /// Builds the conn.log record of a connection as it stands.
-    fn record(&self, conn: &Conn) -> ConnRecord {
+    fn record(&self, idx: u32, conn: &Conn) -> ConnRecord {
         let (orig_h, orig_p) = conn.orig();
         let (resp_h, resp_p) = conn.resp();
         let mut history = conn.history;
@@ -635,23 +658,32 @@ impl ConnTracker {
             conn_state,
             local_orig: local(orig_h),
             local_resp: local(resp_h),
-            missed_bytes: conn.missed_bytes,
+            missed_bytes: conn.missed_bytes(),
             history,
             orig_pkts: conn.pkts[ORIG],
             orig_ip_bytes: conn.ip_bytes[ORIG],
             resp_pkts: conn.pkts[RESP],
             resp_ip_bytes: conn.ip_bytes[RESP],
-            tunnel_parents: conn.tunnel.as_ref().map(|t| t.parents).unwrap_or_default(),
+            tunnel_parents: if conn.cflags & CF_TUNNEL != 0 {
+                self.tunnels
+                    .get(&idx)
+                    .map(|t| t.parents)
+                    .unwrap_or_default()
+            } else {
+                Default::default()
+            },
             ip_proto: conn.ip_proto,
-            vlan: conn.vlan,
-            inner_vlan: conn.inner_vlan,
+            vlan: conn.vlan(),
+            inner_vlan: conn.inner_vlan(),
             sampling,
         }
     }
 
     /// Records of every live connection, as they stand (slot order).
     pub fn live(&self) -> impl Iterator<Item = ConnRecord> + '_ {
-        self.conns.iter().map(|c| self.record(c))
+        self.conns
+            .iter_indexed()
+            .map(|(i, c)| self.record(i as u32, c))
     }
 
     /// Adds a confirmed service to a live connection.
@@ -665,7 +697,8 @@ impl ConnTracker {
     pub fn note_tunnel_direction(&mut self, index: u32, is_orig: bool) -> bool {
         match self.conns.get_mut(index as usize) {
             Some(Some(c)) => {
-                let t = c.tunnel.get_or_insert_with(Default::default);
+                c.cflags |= CF_TUNNEL;
+                let t = self.tunnels.entry(index).or_default();
                 t.dirs |= if is_orig { 1 } else { 2 };
                 t.dirs == 3
             }
@@ -939,11 +972,16 @@ impl ConnTracker {
         let Some(conn) = self.conns[idx as usize].as_mut() else {
             return;
         };
-        let current = conn.tunnel.as_ref().map_or(0, |t| t.encap);
-        if current == encap.fingerprint {
+        let has = conn.cflags & CF_TUNNEL != 0;
+        // No tunnel before and none now: the common case, no lookup.
+        if !has && encap.fingerprint == 0 {
             return;
         }
-        let t = conn.tunnel.get_or_insert_with(Default::default);
+        conn.cflags |= CF_TUNNEL;
+        let t = self.tunnels.entry(idx).or_default();
+        if t.encap == encap.fingerprint {
+            return;
+        }
         if t.changes >= max_changes {
             if !conn.history.as_bytes().contains(&b'X') {
                 conn.add_history(b'X');
@@ -995,7 +1033,7 @@ impl ConnTracker {
                 ..Default::default()
             };
             t.parents.add(uid);
-            Box::new(t)
+            t
         });
         let uid = self.uids.next_uid();
         let mut conn = Conn {
@@ -1013,11 +1051,10 @@ impl ConnTracker {
             ip_bytes: [0; 2],
             flipped_late: false,
             inactivity: Timeout::Unset,
-            vlan: pkt.vlan,
-            inner_vlan: pkt.inner_vlan,
+            cflags: 0,
+            vlan_id: 0,
+            inner_vlan_id: 0,
             service: ServiceList::default(),
-            tunnel,
-            missed_bytes: 0,
             parsers: 0,
             export_flags: 0,
             export_tos: ip.tos,
@@ -1025,6 +1062,7 @@ impl ConnTracker {
             long_next: 0,
             state,
         };
+        conn.set_vlans(pkt.vlan, pkt.inner_vlan);
         if flip {
             conn.flip_common();
         }
@@ -1033,6 +1071,10 @@ impl ConnTracker {
         }
 
         let idx = self.alloc_slot();
+        if let Some(t) = tunnel {
+            conn.cflags |= CF_TUNNEL;
+            self.tunnels.insert(idx, t);
+        }
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,
@@ -1078,6 +1120,11 @@ impl ConnTracker {
         match self.free.pop() {
             Some(i) => i,
             None => {
+                if self.meta.len() == self.meta.capacity() {
+                    // Grow by a fixed step, not by doubling: a doubled
+                    // array is up to half empty at the peak.
+                    self.meta.reserve_exact(4096);
+                }
                 self.meta.push(Meta::default());
                 self.conns.push_empty() as u32
             }
@@ -1097,19 +1144,12 @@ impl ConnTracker {
                 let (resp, resp_port) = conn.resp();
                 long_conn::schedule_for(long, orig, resp, resp_port, proto)
             };
-            if let Some(t) = sched.threshold(conn.long_schedule, 0) {
-                let d = (conn.start + t).as_zeek_secs();
-                let entry = (d, idx, self.meta[idx as usize].gen);
-                if self.long_first.back().is_none_or(|e| e.0 <= d) {
-                    // Time moves forward: almost always the end.
-                    self.long_first.push_back(entry);
-                } else {
-                    let pos = self.long_first.partition_point(|e| e.0 <= d);
-                    self.long_first.insert(pos, entry);
-                }
-            }
         }
+        let watched = conn.long_schedule != NOT_WATCHED;
         self.conns[idx as usize] = Some(conn);
+        if watched {
+            self.queue_long_first(idx);
+        }
         self.table.insert(hash, idx);
         self.stats.connections += 1;
         self.stats.open += 1;
