@@ -416,10 +416,10 @@ fn check_record(rec: &ConnRecord, min_ts: Timestamp, max_ts: Timestamp, monotoni
         text.starts_with('C') && text.bytes().all(|b| b.is_ascii_alphanumeric()),
         "bad uid {text:?}"
     );
-    assert!(
-        !rec.tunnel_parents.as_slice().contains(&uid),
-        "{uid} is its own tunnel parent"
-    );
+    // A connection may be its own tunnel parent: a tunnel (GTP, VXLAN...)
+    // whose inner packet has the outer 5-tuple is looked up as the outer
+    // connection (Zeek's key ignores encapsulation), which then records
+    // the tunnel's uid, its own, as Zeek's conn.log would.
     // Times are frame times.
     for t in [rec.ts, rec.last] {
         assert!(
