@@ -33,6 +33,25 @@ fn ms_of(t: f64) -> i64 {
     }
 }
 
+/// A time no later than any deadline in a millisecond after `due_ms`
+/// (and than any `now` whose millisecond is after it), so that a clock
+/// before it can skip `TimerWheel::reach`: just under the next
+/// millisecond, `(due_ms + 1 - 2^-8) / 1000`. A value below that
+/// (exactly) times 1000 is below `due_ms + 1 - 2^-8`, which is an
+/// `f64` while `|due_ms| < 2^44`, so the rounded product is at most
+/// that and its floor is at most `due_ms`; and a correctly rounded
+/// quotient is no later than the first `f64` at or after the exact
+/// one. 2^44 ms covers every clock made from `i64` nanoseconds;
+/// beyond it, no shortcut.
+#[inline]
+fn ms_horizon(due_ms: i64) -> f64 {
+    if due_ms.unsigned_abs() < 1 << 44 {
+        (due_ms as f64 + (1.0 - 1.0 / 256.0)) / 1000.0
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
 /// 16 bytes with an 8-byte `T`: the deadline and what to do. There is no
 /// arming sequence number: every container keeps entries in arming order
 /// and sorts stably, so equal deadlines still fire in the order they were
@@ -239,6 +258,10 @@ pub struct TimerWheel<T> {
     head: usize,
     /// The millisecond through which the buckets have been moved to `due`.
     due_ms: i64,
+    /// No timer is due before this time: at most the earliest deadline
+    /// armed, and the start of the first millisecond not yet reached. A
+    /// packet before it costs one comparison; pushes lower it.
+    horizon: f64,
     len: usize,
 }
 
@@ -260,6 +283,7 @@ impl<T: Copy> TimerWheel<T> {
             due: Vec::new(),
             head: 0,
             due_ms: i64::MIN,
+            horizon: f64::NEG_INFINITY,
             len: 0,
         }
     }
@@ -292,6 +316,8 @@ impl<T: Copy> TimerWheel<T> {
     pub fn push(&mut self, deadline: f64, item: T) {
         let e = Entry { deadline, item };
         self.len += 1;
+        // (`min` ignores a NaN deadline, which is never due.)
+        self.horizon = self.horizon.min(deadline);
         let ms = ms_of(deadline);
         let tick = ms.div_euclid(TICK_MS);
         match self.current {
@@ -334,6 +360,15 @@ impl<T: Copy> TimerWheel<T> {
     /// The deadline of the timer [`pop_due`](Self::pop_due) would return.
     #[inline]
     pub fn peek_due(&mut self, now: f64) -> Option<f64> {
+        // (False for a NaN `now`, which takes the long way.)
+        if now < self.horizon {
+            return None;
+        }
+        self.peek_slow(now)
+    }
+
+    #[inline(never)]
+    fn peek_slow(&mut self, now: f64) -> Option<f64> {
         let now_ms = ms_of(now);
         if now_ms > self.due_ms {
             self.reach(now_ms);
@@ -341,7 +376,13 @@ impl<T: Copy> TimerWheel<T> {
         // Time going backwards leaves later timers waiting.
         match self.due.get(self.head) {
             Some(e) if e.deadline <= now => Some(e.deadline),
-            _ => None,
+            e => {
+                self.horizon = ms_horizon(self.due_ms);
+                if let Some(e) = e {
+                    self.horizon = self.horizon.min(e.deadline);
+                }
+                None
+            }
         }
     }
 
@@ -631,6 +672,19 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest::proptest! {
+        /// Below the horizon of a millisecond, no value belongs to a later
+        /// one: the largest `f64` under it, and the horizon itself.
+        #[test]
+        fn horizon_is_below_the_next_millisecond(m in -(1i64 << 44) + 1..(1i64 << 44)) {
+            let h = ms_horizon(m);
+            proptest::prop_assert!(ms_of(h) <= m);
+            proptest::prop_assert!(ms_of(h.next_down()) <= m);
+            // And it is close: a later millisecond starts within 4 µs.
+            proptest::prop_assert!(ms_of(h + 0.000_004_5) > m || m.unsigned_abs() > 1 << 40);
         }
     }
 

@@ -527,6 +527,21 @@ impl ConnTracker {
             self.now = now;
         }
         let t = now.as_zeek_secs();
+        // Most packets find nothing due: the wheel answers from its cached
+        // horizon, the two queues from their heads.
+        if self.wheel.peek_due(t).is_some()
+            || self.long_head <= t
+            || self.export_first.front().is_some_and(|e| e.0 <= t)
+        {
+            self.fire_due(t, now);
+        }
+        self.tidy_queues();
+    }
+
+    /// Fires everything due at `t`, in deadline order across the wheel
+    /// and the two first-deadline queues.
+    #[inline(never)]
+    fn fire_due(&mut self, t: f64, now: Timestamp) {
         loop {
             // The three queues fire in deadline order, interleaved (on a
             // tie: the wheel, then long reports, then export checks).
@@ -563,6 +578,11 @@ impl ConnTracker {
                 }
             }
         }
+    }
+
+    /// Purges of the queues and the wheel, when they outgrow what is live.
+    #[inline]
+    fn tidy_queues(&mut self) {
         if self.export_first.len() > 2 * self.stats.open as usize + 4096 {
             let meta = &self.meta;
             self.export_first
