@@ -29,6 +29,8 @@ impl ConnTracker {
         })
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn sweep_timers(&mut self) {
         let (meta, xstate) = (&self.meta, &self.xstate);
         self.wheel
