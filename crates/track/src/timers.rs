@@ -182,21 +182,27 @@ impl<T: Copy> Blocks<T> {
         // Write position: block `wb`, entry `wi`; it never passes the read
         // position, so nothing unread is overwritten.
         let (mut wb, mut wi) = (list.0, 0usize);
+        let w = wb as usize;
+        let (mut wc, mut wbase) = (w / BLOCKS_PER_CHUNK, (w % BLOCKS_PER_CHUNK) * BLOCK);
         let mut rb = list.0;
         loop {
             let r = rb as usize;
             let fill = usize::from(self.fill[r]);
             let rbase = (r % BLOCKS_PER_CHUNK) * BLOCK;
-            for i in 0..fill {
-                let e = self.chunks[r / BLOCKS_PER_CHUNK][rbase + i];
-                if keep(&e) {
+            // The block is read from a copy, so that the writes (to this
+            // block or an earlier one) need no care for it.
+            let mut read = [self.chunks[0][0]; BLOCK];
+            read[..fill].copy_from_slice(&self.chunks[r / BLOCKS_PER_CHUNK][rbase..rbase + fill]);
+            for e in &read[..fill] {
+                if keep(e) {
                     if wi == BLOCK {
                         self.fill[wb as usize] = BLOCK as u8;
                         wb = self.next[wb as usize];
                         wi = 0;
+                        let w = wb as usize;
+                        (wc, wbase) = (w / BLOCKS_PER_CHUNK, (w % BLOCKS_PER_CHUNK) * BLOCK);
                     }
-                    let w = wb as usize;
-                    self.chunks[w / BLOCKS_PER_CHUNK][(w % BLOCKS_PER_CHUNK) * BLOCK + wi] = e;
+                    self.chunks[wc][wbase + wi] = *e;
                     wi += 1;
                 }
             }

@@ -17,16 +17,22 @@ impl ConnTracker {
         }
     }
 
+    /// Whether a timer is still the connection's live one. The expected
+    /// stamp is rebuilt from the slot's bookkeeping and compared whole (a
+    /// sweep asks this of every timer in the wheel).
+    #[inline]
     pub(super) fn is_current(meta: &[Meta], xstate: &[ExportState], item: &TimerItem) -> bool {
-        meta.get(item.idx as usize).is_some_and(|m| {
-            item.gen_is(m.gen)
-                && match item.kind() {
-                    TimerKind::Inactivity => item.epoch() == m.inactivity_epoch,
-                    TimerKind::LongReport => true,
-                    TimerKind::Export => ExportState::timer_current(xstate, item),
-                    _ => item.epoch() == m.analyzer_epoch,
-                }
-        })
+        let Some(m) = meta.get(item.idx as usize) else {
+            return false;
+        };
+        match item.kind() {
+            TimerKind::Inactivity => {
+                item.stamp == TimerItem::stamp(m.gen, TimerKind::Inactivity, m.inactivity_epoch)
+            }
+            TimerKind::LongReport => item.gen_is(m.gen),
+            TimerKind::Export => item.gen_is(m.gen) && ExportState::timer_current(xstate, item),
+            kind => item.stamp == TimerItem::stamp(m.gen, kind, m.analyzer_epoch),
+        }
     }
 
     #[cold]

@@ -80,10 +80,16 @@ impl TimerItem {
     fn new(idx: u32, gen: u32, kind: TimerKind, epoch: u8) -> Self {
         TimerItem {
             idx,
-            stamp: (gen << (32 - STAMP_GEN_BITS)) | (u32::from(epoch) << 3) | kind as u32,
+            stamp: Self::stamp(gen, kind, epoch),
         }
     }
 
+    #[inline]
+    fn stamp(gen: u32, kind: TimerKind, epoch: u8) -> u32 {
+        (gen << (32 - STAMP_GEN_BITS)) | (u32::from(epoch) << 3) | kind as u32
+    }
+
+    #[inline]
     fn kind(self) -> TimerKind {
         // Only `new` makes stamps, so 7 never occurs.
         const KINDS: [TimerKind; 8] = [
@@ -104,8 +110,9 @@ impl TimerItem {
     }
 
     /// Whether the timer was armed in generation `gen` of its slot.
+    #[inline]
     fn gen_is(self, gen: u32) -> bool {
-        self.stamp >> (32 - STAMP_GEN_BITS) == gen & ((1 << STAMP_GEN_BITS) - 1)
+        (self.stamp ^ (gen << (32 - STAMP_GEN_BITS))) >> (32 - STAMP_GEN_BITS) == 0
     }
 }
 
