@@ -9,10 +9,9 @@
 //! removed from the middle.
 //!
 //! Once network time reaches a millisecond, that millisecond's bucket
-//! moves into the sorted `due` list, so asking whether anything is due is
-//! one comparison with its last entry until the clock enters the next
-//! millisecond. Timers with equal deadlines fire in the order they were
-//! armed.
+//! moves into the sorted `due` list. A cached horizon (no timer is due
+//! before it) makes asking whether anything is due one comparison for most
+//! packets. Timers with equal deadlines fire in the order they were armed.
 
 /// Milliseconds per coarse tick (slot width 250 ms).
 const TICK_MS: i64 = 250;
