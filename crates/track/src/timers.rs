@@ -694,6 +694,30 @@ mod tests {
     }
 
     #[test]
+    fn extreme_times_neither_panic_nor_fire_early() {
+        // Clocks from i64 nanoseconds at both ends, and deadlines past them.
+        let lo = i64::MIN as f64 / 1e9;
+        let hi = i64::MAX as f64 / 1e9;
+        let mut w = TimerWheel::new();
+        assert_eq!(w.pop_due(lo), None);
+        w.push(lo + 300.0, 1u8);
+        w.push(hi + 300.0, 2);
+        w.push(f64::MAX, 3);
+        assert_eq!(w.pop_due(lo + 299.0), None);
+        assert_eq!(w.pop_due(lo + 300.0), Some((lo + 300.0, 1)));
+        assert_eq!(w.pop_due(hi), None);
+        w.push(hi, 4);
+        assert_eq!(w.pop_due(hi), Some((hi, 4)));
+        assert_eq!(w.pop_due(hi + 300.0), Some((hi + 300.0, 2)));
+        assert_eq!(w.pop_due(f64::MAX), Some((f64::MAX, 3)));
+        // Backwards, and back again.
+        w.push(0.5, 5);
+        assert_eq!(w.pop_due(0.0), None);
+        assert_eq!(w.pop_due(0.5), Some((0.5, 5)));
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn end_of_input_drains_everything() {
         let mut w = TimerWheel::new();
         w.push(5.0, 1u8);
