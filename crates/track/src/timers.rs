@@ -9,10 +9,9 @@
 //! removed from the middle.
 //!
 //! Once network time reaches a millisecond, that millisecond's bucket
-//! moves into the sorted `due` list, so asking whether anything is due is
-//! one comparison with its last entry until the clock enters the next
-//! millisecond. Timers with equal deadlines fire in the order they were
-//! armed.
+//! moves into the sorted `due` list. A cached horizon (no timer is due
+//! before it) makes asking whether anything is due one comparison for most
+//! packets. Timers with equal deadlines fire in the order they were armed.
 
 /// Milliseconds per coarse tick (slot width 250 ms).
 const TICK_MS: i64 = 250;
@@ -33,11 +32,32 @@ fn ms_of(t: f64) -> i64 {
     }
 }
 
+/// A time no later than any deadline in a millisecond after `due_ms`
+/// (and than any `now` whose millisecond is after it), so that a clock
+/// before it can skip `TimerWheel::reach`: just under the next
+/// millisecond, `(due_ms + 1 - 2^-8) / 1000`. A value below that
+/// (exactly) times 1000 is below `due_ms + 1 - 2^-8`, which is an
+/// `f64` while `|due_ms| < 2^44`, so the rounded product is at most
+/// that and its floor is at most `due_ms`; and a correctly rounded
+/// quotient is no later than the first `f64` at or after the exact
+/// one. 2^44 ms covers every clock made from `i64` nanoseconds;
+/// beyond it, no shortcut.
+#[inline]
+fn ms_horizon(due_ms: i64) -> f64 {
+    if due_ms.unsigned_abs() < 1 << 44 {
+        (due_ms as f64 + (1.0 - 1.0 / 256.0)) / 1000.0
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// 16 bytes with an 8-byte `T`: the deadline and what to do. There is no
+/// arming sequence number: every container keeps entries in arming order
+/// and sorts stably, so equal deadlines still fire in the order they were
+/// armed (Zeek's order).
 #[derive(Debug, Clone, Copy)]
 struct Entry<T> {
     deadline: f64,
-    /// Arming order, for equal deadlines (wraps after 2^32 timers).
-    seq: u32,
     item: T,
 }
 
@@ -49,14 +69,9 @@ fn total_order_key(x: f64) -> i64 {
 }
 
 impl<T> Entry<T> {
-    /// Fires before `other`.
     #[inline]
-    fn before(&self, other: &Self) -> bool {
-        match self.deadline.total_cmp(&other.deadline) {
-            core::cmp::Ordering::Less => true,
-            core::cmp::Ordering::Greater => false,
-            core::cmp::Ordering::Equal => self.seq < other.seq,
-        }
+    fn key(&self) -> i64 {
+        total_order_key(self.deadline)
     }
 }
 
@@ -126,14 +141,6 @@ impl<T: Copy> Blocks<T> {
         self.free = b;
     }
 
-    /// The used entries of block `b`.
-    fn entries(&self, b: u32) -> &[Entry<T>] {
-        let b = b as usize;
-        let chunk = &self.chunks[b / BLOCKS_PER_CHUNK];
-        let start = (b % BLOCKS_PER_CHUNK) * BLOCK;
-        &chunk[start..start + usize::from(self.fill[b])]
-    }
-
     /// Appends to a list (first and last block), oldest entries first.
     #[inline]
     fn push(&mut self, list: &mut (u32, u32), e: Entry<T>) {
@@ -162,27 +169,63 @@ impl<T: Copy> Blocks<T> {
         self.fill[b as usize] = 1;
     }
 
-    /// Empties a list, handing each entry to `f` in the order they were
-    /// added; entries `f` returns stay in the list.
-    fn drain(&mut self, list: &mut (u32, u32), mut f: impl FnMut(Entry<T>) -> Option<Entry<T>>) {
-        let mut b = core::mem::replace(list, (NIL, NIL)).0;
-        let mut kept: [Option<Entry<T>>; BLOCK] = [None; BLOCK];
-        while b != NIL {
-            let mut k = 0;
-            for &e in self.entries(b) {
-                if let Some(e) = f(e) {
-                    kept[k] = Some(e);
-                    k += 1;
+    /// Walks a list in order, handing each entry to `keep`; the entries it
+    /// rejects (dropped, or moved elsewhere by it) leave the list. The kept
+    /// ones are compacted in place, in order, and the blocks left empty at
+    /// the end go back to the free list: no entry is copied twice, and the
+    /// order of the kept ones (arming order) is unchanged.
+    fn retain(&mut self, list: &mut (u32, u32), mut keep: impl FnMut(&Entry<T>) -> bool) {
+        if list.0 == NIL {
+            return;
+        }
+        // Write position: block `wb`, entry `wi`; it never passes the read
+        // position, so nothing unread is overwritten.
+        let (mut wb, mut wi) = (list.0, 0usize);
+        let w = wb as usize;
+        let (mut wc, mut wbase) = (w / BLOCKS_PER_CHUNK, (w % BLOCKS_PER_CHUNK) * BLOCK);
+        let mut rb = list.0;
+        loop {
+            let r = rb as usize;
+            let fill = usize::from(self.fill[r]);
+            let rbase = (r % BLOCKS_PER_CHUNK) * BLOCK;
+            // The block is read from a copy, so that the writes (to this
+            // block or an earlier one) need no care for it.
+            let mut read = [self.chunks[0][0]; BLOCK];
+            read[..fill].copy_from_slice(&self.chunks[r / BLOCKS_PER_CHUNK][rbase..rbase + fill]);
+            for e in &read[..fill] {
+                if keep(e) {
+                    if wi == BLOCK {
+                        self.fill[wb as usize] = BLOCK as u8;
+                        wb = self.next[wb as usize];
+                        wi = 0;
+                        let w = wb as usize;
+                        (wc, wbase) = (w / BLOCKS_PER_CHUNK, (w % BLOCKS_PER_CHUNK) * BLOCK);
+                    }
+                    self.chunks[wc][wbase + wi] = *e;
+                    wi += 1;
                 }
             }
-            let next = self.next[b as usize];
-            self.give(b);
-            // Kept entries go back after the block is read and freed; the
-            // rest of the old list is never handed out meanwhile.
-            for e in kept[..k].iter_mut().filter_map(Option::take) {
-                self.push(list, e);
+            let next = self.next[r];
+            if next == NIL {
+                break;
             }
-            b = next;
+            rb = next;
+        }
+        // Blocks after the write position are free; so is the first one
+        // when nothing was kept.
+        let mut b = self.next[wb as usize];
+        self.next[wb as usize] = NIL;
+        while b != NIL {
+            let n = self.next[b as usize];
+            self.give(b);
+            b = n;
+        }
+        if wi == 0 {
+            self.give(wb);
+            *list = (NIL, NIL);
+        } else {
+            self.fill[wb as usize] = wi as u8;
+            list.1 = wb;
         }
     }
 
@@ -199,6 +242,11 @@ impl<T: Copy> Blocks<T> {
 /// fine buckets of 1 ms. Timers due before the same packet fire in
 /// deadline order, as Zeek's do: a connection's inactivity removal and its
 /// long-connection reports must come in the order of their times.
+///
+/// Equal deadlines fire in arming order without a sequence number: a slot's
+/// list and a fine bucket are appended to in arming order and moved on in
+/// order, every entry of one deadline passes through the same slot and
+/// bucket, and the due list is sorted stably.
 #[derive(Debug)]
 pub struct TimerWheel<T> {
     /// First and last block of each coarse slot's list.
@@ -209,14 +257,17 @@ pub struct TimerWheel<T> {
     fine: Vec<Vec<Entry<T>>>,
     /// Fine buckets before this index are empty (moved to `due`).
     fine_pos: usize,
-    /// Timers of every millisecond up to `due_ms`, sorted latest first
-    /// (popped from the end).
+    /// Timers of every millisecond up to `due_ms`, earliest first from
+    /// `head` (entries before it have fired).
     due: Vec<Entry<T>>,
+    head: usize,
     /// The millisecond through which the buckets have been moved to `due`.
     due_ms: i64,
+    /// No timer is due before this time: at most the earliest deadline
+    /// armed, and the start of the first millisecond not yet reached. A
+    /// packet before it costs one comparison; pushes lower it.
+    horizon: f64,
     len: usize,
-    /// Arming counter.
-    seq: u32,
 }
 
 impl<T: Copy> Default for TimerWheel<T> {
@@ -235,9 +286,10 @@ impl<T: Copy> TimerWheel<T> {
             fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
             fine_pos: 0,
             due: Vec::new(),
+            head: 0,
             due_ms: i64::MIN,
+            horizon: f64::NEG_INFINITY,
             len: 0,
-            seq: 0,
         }
     }
 
@@ -267,13 +319,10 @@ impl<T: Copy> TimerWheel<T> {
     /// Arms a timer for `deadline` (Zeek seconds).
     #[inline]
     pub fn push(&mut self, deadline: f64, item: T) {
-        let e = Entry {
-            deadline,
-            seq: self.seq,
-            item,
-        };
-        self.seq = self.seq.wrapping_add(1);
+        let e = Entry { deadline, item };
         self.len += 1;
+        // (`min` ignores a NaN deadline, which is never due.)
+        self.horizon = self.horizon.min(deadline);
         let ms = ms_of(deadline);
         let tick = ms.div_euclid(TICK_MS);
         match self.current {
@@ -297,62 +346,104 @@ impl<T: Copy> TimerWheel<T> {
     #[inline]
     pub fn pop_due(&mut self, now: f64) -> Option<(f64, T)> {
         self.peek_due(now)?;
-        let e = self.due.pop()?;
+        Some(self.take_head())
+    }
+
+    /// Removes `due[head]` (which must exist).
+    #[inline]
+    fn take_head(&mut self) -> (f64, T) {
+        let e = self.due[self.head];
+        self.head += 1;
+        if self.head == self.due.len() {
+            self.due.clear();
+            self.head = 0;
+        }
         self.len -= 1;
-        Some((e.deadline, e.item))
+        (e.deadline, e.item)
     }
 
     /// The deadline of the timer [`pop_due`](Self::pop_due) would return.
     #[inline]
     pub fn peek_due(&mut self, now: f64) -> Option<f64> {
+        // (False for a NaN `now`, which takes the long way.)
+        if now < self.horizon {
+            return None;
+        }
+        self.peek_slow(now)
+    }
+
+    #[inline(never)]
+    fn peek_slow(&mut self, now: f64) -> Option<f64> {
         let now_ms = ms_of(now);
         if now_ms > self.due_ms {
             self.reach(now_ms);
         }
         // Time going backwards leaves later timers waiting.
-        match self.due.last() {
+        match self.due.get(self.head) {
             Some(e) if e.deadline <= now => Some(e.deadline),
-            _ => None,
+            e => {
+                self.horizon = ms_horizon(self.due_ms);
+                if let Some(e) = e {
+                    self.horizon = self.horizon.min(e.deadline);
+                }
+                None
+            }
         }
     }
 
     /// Moves every timer of the milliseconds up to `now_ms` into `due`.
     fn reach(&mut self, now_ms: i64) {
+        if self.head > 0 {
+            // What is left did not fire yet (later in its millisecond).
+            self.due.drain(..self.head);
+            self.head = 0;
+        }
+        let start = self.due.len();
         let tick = now_ms.div_euclid(TICK_MS);
         if self.current.is_none_or(|c| c < tick) {
             self.advance_to(tick);
         }
         if self.current == Some(tick) {
             let f = now_ms.rem_euclid(TICK_MS) as usize;
-            let start = self.due.len();
             while self.fine_pos <= f {
                 let b = &mut self.fine[self.fine_pos];
                 self.due.extend_from_slice(b);
                 b.clear();
                 self.fine_pos += 1;
             }
-            if self.due.len() != start {
-                self.sort_due();
-            }
         }
         self.due_ms = now_ms;
+        self.sort_from(start);
     }
 
-    fn sort_due(&mut self) {
-        // Latest first: descending by (deadline, seq), as `before` orders.
-        self.due
-            .sort_unstable_by_key(|e| core::cmp::Reverse((total_order_key(e.deadline), e.seq)));
+    /// Sorts what was appended to `due` from `start` on, stably (equal
+    /// deadlines stay in arming order). Appended entries belong to later
+    /// milliseconds than those already there, so the whole list is then in
+    /// order; the check afterwards covers timers armed before the clock
+    /// was first set, which can come late.
+    fn sort_from(&mut self, start: usize) {
+        let new = &mut self.due[start..];
+        // Buckets filled in deadline order (the common case) need no sort.
+        if !new.is_sorted_by_key(Entry::key) {
+            new.sort_by_key(Entry::key);
+        }
+        if start > 0 && start < self.due.len() && self.due[start - 1].key() > self.due[start].key()
+        {
+            self.due.sort_by_key(Entry::key);
+        }
     }
 
     fn insert_due(&mut self, e: Entry<T>) {
-        let pos = self.due.partition_point(|x| e.before(x));
+        // After every entry with an equal deadline: those were armed first.
+        let k = e.key();
+        let pos = self.head + self.due[self.head..].partition_point(|x| x.key() <= k);
         self.due.insert(pos, e);
     }
 
     /// Moves everything up to coarse tick `tick` out of the slots: earlier
-    /// ticks are wholly due, `tick` itself goes to the fine buckets.
+    /// ticks are wholly due, `tick` itself goes to the fine buckets (the
+    /// caller sorts what reached `due`).
     fn advance_to(&mut self, tick: i64) {
-        let before = self.due.len();
         // What is left of the previous tick's fine buckets is due now.
         for b in &mut self.fine[self.fine_pos..] {
             self.due.extend_from_slice(b);
@@ -376,25 +467,22 @@ impl<T: Copy> TimerWheel<T> {
                 t += 1;
             }
         }
-        if self.due.len() != before {
-            self.sort_due();
-        }
     }
 
     fn collect_slot(&mut self, idx: usize, tick: i64) {
         let mut list = self.slots[idx];
         let (due, fine) = (&mut self.due, &mut self.fine);
-        self.blocks.drain(&mut list, |e| {
+        self.blocks.retain(&mut list, |e| {
             let ms = ms_of(e.deadline);
             let t = ms.div_euclid(TICK_MS);
             if t < tick {
-                due.push(e);
-                None
+                due.push(*e);
+                false
             } else if t == tick {
-                fine[ms.rem_euclid(TICK_MS) as usize].push(e);
-                None
+                fine[ms.rem_euclid(TICK_MS) as usize].push(*e);
+                false
             } else {
-                Some(e) // a later turn of the wheel
+                true // a later turn of the wheel
             }
         });
         self.slots[idx] = list;
@@ -406,16 +494,15 @@ impl<T: Copy> TimerWheel<T> {
         let mut len = 0;
         for i in 0..SLOTS {
             let mut list = self.slots[i];
-            self.blocks.drain(&mut list, |e| {
-                if keep(&e.item) {
-                    len += 1;
-                    Some(e)
-                } else {
-                    None
-                }
+            self.blocks.retain(&mut list, |e| {
+                let k = keep(&e.item);
+                len += usize::from(k);
+                k
             });
             self.slots[i] = list;
         }
+        self.due.drain(..self.head);
+        self.head = 0;
         for v in self.fine.iter_mut().chain(core::iter::once(&mut self.due)) {
             v.retain(|e| keep(&e.item));
             len += v.len();
@@ -425,13 +512,15 @@ impl<T: Copy> TimerWheel<T> {
 
     /// Pops every timer regardless of its time (end of input).
     pub fn pop_any(&mut self) -> Option<(f64, T)> {
-        if self.due.is_empty() && self.len > 0 {
+        if self.head == self.due.len() && self.len > 0 {
+            self.due.clear();
+            self.head = 0;
             for i in 0..SLOTS {
                 let mut list = self.slots[i];
                 let due = &mut self.due;
-                self.blocks.drain(&mut list, |e| {
-                    due.push(e);
-                    None
+                self.blocks.retain(&mut list, |e| {
+                    due.push(*e);
+                    false
                 });
                 self.slots[i] = list;
             }
@@ -439,9 +528,10 @@ impl<T: Copy> TimerWheel<T> {
                 self.due.append(b);
             }
         }
-        let e = self.due.pop()?;
-        self.len -= 1;
-        Some((e.deadline, e.item))
+        if self.head == self.due.len() {
+            return None;
+        }
+        Some(self.take_head())
     }
 }
 
@@ -538,12 +628,12 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The wheel pops exactly what a sorted list would, in order, for
-        /// any mix of pushes and clock steps (forwards, backwards, within
-        /// one millisecond).
+        /// The wheel pops exactly what a sorted list would, in order (equal
+        /// deadlines in arming order), for any mix of pushes and clock
+        /// steps (forwards, backwards, within one millisecond).
         #[test]
         fn matches_a_sorted_list(ops in proptest::collection::vec(
-            (0u8..3, 0u32..5_000, 0u32..1_000), 1..300)) {
+            (0u8..4, 0u32..5_000, 0u32..1_000), 1..300)) {
             let mut w = TimerWheel::new();
             let mut model: Vec<(f64, u32)> = Vec::new();
             let mut now = 1_000.0f64;
@@ -555,6 +645,12 @@ mod tests {
                     0 => {
                         // Deadlines around now, some sub-millisecond apart.
                         let d = now - 0.5 + f64::from(a) * 0.001 + f64::from(b) * 1e-6;
+                        w.push(d, i);
+                        model.push((d, i));
+                    }
+                    3 => {
+                        // Deadlines on a 100 ms grid: many equal ones.
+                        let d = ((now * 10.0).floor() + f64::from(a % 30) - 5.0) / 10.0;
                         w.push(d, i);
                         model.push((d, i));
                     }
@@ -570,18 +666,55 @@ mod tests {
                         .min_by(|x, y| x.1 .0.total_cmp(&y.1 .0));
                     match (got, due) {
                         (None, None) => break,
-                        (Some((d, _)), Some((j, e))) => {
-                            proptest::prop_assert_eq!(d, e.0);
-                            // Equal deadlines may come in either order.
-                            let k = model.iter().position(|x| x.0 == d && Some(x.1) == got.map(|g| g.1))
-                                .unwrap_or(j);
-                            model.swap_remove(k);
+                        (Some((d, item)), Some((j, e))) => {
+                            // Equal deadlines in arming order: the model
+                            // keeps its entries in arming order and
+                            // `min_by` returns the first of equal ones.
+                            proptest::prop_assert_eq!((d, item), *e);
+                            model.remove(j);
                         }
                         (g, m) => proptest::prop_assert!(false, "wheel {:?} model {:?} at {}", g, m, now),
                     }
                 }
             }
         }
+    }
+
+    proptest::proptest! {
+        /// Below the horizon of a millisecond, no value belongs to a later
+        /// one: the largest `f64` under it, and the horizon itself.
+        #[test]
+        fn horizon_is_below_the_next_millisecond(m in -(1i64 << 44) + 1..(1i64 << 44)) {
+            let h = ms_horizon(m);
+            proptest::prop_assert!(ms_of(h) <= m);
+            proptest::prop_assert!(ms_of(h.next_down()) <= m);
+            // And it is close: a later millisecond starts within 4 µs.
+            proptest::prop_assert!(ms_of(h + 0.000_004_5) > m || m.unsigned_abs() > 1 << 40);
+        }
+    }
+
+    #[test]
+    fn extreme_times_neither_panic_nor_fire_early() {
+        // Clocks from i64 nanoseconds at both ends, and deadlines past them.
+        let lo = i64::MIN as f64 / 1e9;
+        let hi = i64::MAX as f64 / 1e9;
+        let mut w = TimerWheel::new();
+        assert_eq!(w.pop_due(lo), None);
+        w.push(lo + 300.0, 1u8);
+        w.push(hi + 300.0, 2);
+        w.push(f64::MAX, 3);
+        assert_eq!(w.pop_due(lo + 299.0), None);
+        assert_eq!(w.pop_due(lo + 300.0), Some((lo + 300.0, 1)));
+        assert_eq!(w.pop_due(hi), None);
+        w.push(hi, 4);
+        assert_eq!(w.pop_due(hi), Some((hi, 4)));
+        assert_eq!(w.pop_due(hi + 300.0), Some((hi + 300.0, 2)));
+        assert_eq!(w.pop_due(f64::MAX), Some((f64::MAX, 3)));
+        // Backwards, and back again.
+        w.push(0.5, 5);
+        assert_eq!(w.pop_due(0.0), None);
+        assert_eq!(w.pop_due(0.5), Some((0.5, 5)));
+        assert!(w.is_empty());
     }
 
     #[test]

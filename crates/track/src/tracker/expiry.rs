@@ -17,18 +17,26 @@ impl ConnTracker {
         }
     }
 
+    /// Whether a timer is still the connection's live one. The expected
+    /// stamp is rebuilt from the slot's bookkeeping and compared whole (a
+    /// sweep asks this of every timer in the wheel).
+    #[inline]
     pub(super) fn is_current(meta: &[Meta], xstate: &[ExportState], item: &TimerItem) -> bool {
-        meta.get(item.idx as usize).is_some_and(|m| {
-            m.gen == item.gen
-                && match item.kind {
-                    TimerKind::Inactivity => item.epoch == m.inactivity_epoch,
-                    TimerKind::LongReport => true,
-                    TimerKind::Export => ExportState::timer_current(xstate, item),
-                    _ => item.epoch == m.analyzer_epoch,
-                }
-        })
+        let Some(m) = meta.get(item.idx as usize) else {
+            return false;
+        };
+        match item.kind() {
+            TimerKind::Inactivity => {
+                item.stamp == TimerItem::stamp(m.gen, TimerKind::Inactivity, m.inactivity_epoch)
+            }
+            TimerKind::LongReport => item.gen_is(m.gen),
+            TimerKind::Export => item.gen_is(m.gen) && ExportState::timer_current(xstate, item),
+            kind => item.stamp == TimerItem::stamp(m.gen, kind, m.analyzer_epoch),
+        }
     }
 
+    #[cold]
+    #[inline(never)]
     pub(super) fn sweep_timers(&mut self) {
         let (meta, xstate) = (&self.meta, &self.xstate);
         self.wheel
@@ -39,11 +47,11 @@ impl ConnTracker {
         if !Self::is_current(&self.meta, &self.xstate, &item) {
             return;
         }
-        if item.kind == TimerKind::Export {
+        if item.kind() == TimerKind::Export {
             self.export_timer(item, now);
             return;
         }
-        if item.kind == TimerKind::LongReport {
+        if item.kind() == TimerKind::LongReport {
             if self.long_report(item.idx) {
                 self.arm_long(item);
             }
@@ -56,7 +64,7 @@ impl ConnTracker {
         // When the connection really ended: reports due before then are
         // still made, in time order, even if the clock jumped past both.
         let mut ended = deadline;
-        let remove = match item.kind {
+        let remove = match item.kind() {
             TimerKind::LongReport | TimerKind::Export => false,
             TimerKind::Inactivity => {
                 let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
@@ -81,7 +89,7 @@ impl ConnTracker {
             }
             TimerKind::Delete => true,
             TimerKind::Attempt | TimerKind::Expire => match &mut conn.state {
-                ProtoState::Tcp(tcp) if item.kind == TimerKind::Attempt => tcp.attempt_timer(),
+                ProtoState::Tcp(tcp) if item.kind() == TimerKind::Attempt => tcp.attempt_timer(),
                 ProtoState::Tcp(tcp) => {
                     let linger = self.cfg.tcp_connection_linger.as_secs_f64();
                     match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {

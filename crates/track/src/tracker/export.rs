@@ -59,7 +59,7 @@ impl ExportState {
     pub(super) fn timer_current(xstate: &[ExportState], item: &TimerItem) -> bool {
         xstate
             .get(item.idx as usize)
-            .is_some_and(|s| s.epoch == item.epoch && s.open_since.is_some())
+            .is_some_and(|s| s.epoch == item.epoch() && s.open_since.is_some())
     }
 }
 
@@ -107,12 +107,7 @@ impl ConnTracker {
         let gen = self.meta[idx as usize].gen;
         let st = self.export_state(idx)?;
         st.epoch = st.epoch.wrapping_add(1);
-        Some(TimerItem {
-            idx,
-            gen,
-            kind: TimerKind::Export,
-            epoch: st.epoch,
-        })
+        Some(TimerItem::new(idx, gen, TimerKind::Export, st.epoch))
     }
 
     /// A connection reached its first check (inactive timeout after its
