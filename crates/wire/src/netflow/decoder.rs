@@ -401,6 +401,15 @@ impl FlowDecoder {
 
     /// The scope for a datagram, created if new; past `max_scopes` the
     /// scope unused longest makes room.
+    /// The datagram's scope (see [`Self::touch_scope`]) with copies of the
+    /// counters and limits, so the set walk can use all three; the caller
+    /// stores the counters back.
+    fn open_scope(&mut self, key: ScopeKey) -> (Option<&mut Scope>, DecodeStats, DecoderLimits) {
+        self.touch_scope(key);
+        let (stats, limits) = (self.stats, self.limits);
+        (self.scopes.get_mut(&key), stats, limits)
+    }
+
     fn touch_scope(&mut self, key: ScopeKey) {
         self.clock += 1;
         if !self.scopes.contains_key(&key) && self.scopes.len() >= self.limits.max_scopes.max(1) {
@@ -434,10 +443,8 @@ impl FlowDecoder {
             version: 9,
             domain: be32(d, 16).unwrap_or(0),
         };
-        let limits = self.limits;
-        self.touch_scope(key);
-        let mut stats = self.stats;
-        let Some(scope) = self.scopes.get_mut(&key) else {
+        let (scope, mut stats, limits) = self.open_scope(key);
+        let Some(scope) = scope else {
             return Ok(());
         };
         let clock = Clock {
@@ -478,10 +485,8 @@ impl FlowDecoder {
             version: 10,
             domain: be32(d, 12).unwrap_or(0),
         };
-        let limits = self.limits;
-        self.touch_scope(key);
-        let mut stats = self.stats;
-        let Some(scope) = self.scopes.get_mut(&key) else {
+        let (scope, mut stats, limits) = self.open_scope(key);
+        let Some(scope) = scope else {
             return Ok(());
         };
         let export_ns = i64::from(be32(d, 4).unwrap_or(0)) * 1_000_000_000;
