@@ -23,14 +23,16 @@ use reassembly::GapReport;
 /// Sequence jumps larger than this in SYN/RST packets are not trusted.
 const TOO_LARGE_SEQ_DELTA: i32 = 1_048_576;
 
-// History bits (TCP_Endpoint.h); the responder's are shifted by 16.
-const HIST_SYN_PKT: u32 = 0x1;
-const HIST_FIN_PKT: u32 = 0x2;
-const HIST_RST_PKT: u32 = 0x4;
-const HIST_FIN_RST_PKT: u32 = 0x8;
-const HIST_DATA_PKT: u32 = 0x10;
-const HIST_ACK_PKT: u32 = 0x20;
-const HIST_MULTI_FLAG_PKT: u32 = 0x40;
+// History bits (TCP_Endpoint.h). Zeek shifts the responder's by 16 in a
+// 32-bit word; seven bits a side fit in 16 (`Conn::hist_seen`), so they are
+// shifted by 8.
+const HIST_SYN_PKT: u16 = 0x1;
+const HIST_FIN_PKT: u16 = 0x2;
+const HIST_RST_PKT: u16 = 0x4;
+const HIST_FIN_RST_PKT: u16 = 0x8;
+const HIST_DATA_PKT: u16 = 0x10;
+const HIST_ACK_PKT: u16 = 0x20;
+const HIST_MULTI_FLAG_PKT: u16 = 0x40;
 
 /// A TCP endpoint's state (`TCP_ENDPOINT_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -176,11 +178,11 @@ impl TcpConn {
         }
     }
 
-    fn side_mask(side: usize, mask: u32) -> u32 {
+    fn side_mask(side: usize, mask: u16) -> u16 {
         if side == ORIG {
             mask
         } else {
-            mask << 16
+            mask << 8
         }
     }
 
@@ -275,7 +277,7 @@ impl TcpConn {
             conn.flip_common();
             self.flip();
             conn.history.set(b"^h");
-            conn.flipped_late = true;
+            conn.set_flipped_late();
             e = 1 - e;
         }
 
@@ -508,7 +510,7 @@ impl TcpConn {
                             self.is_partial = false;
                             conn.flip_common();
                             self.flip();
-                            conn.flipped_late = true;
+                            conn.set_flipped_late();
                             core::mem::swap(e, p);
                             self.set_state(conn, ctx, *p, EpState::Established);
                             self.first_packet_seen |= 1;
