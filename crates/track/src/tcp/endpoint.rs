@@ -22,7 +22,11 @@ pub(super) fn full_seq(seq: u32, wraps: u32) -> u64 {
 // `Endpoint`: those 8 bytes were what kept an `Endpoint` at 88 bytes
 // instead of 80 (`TcpConn` is 216 instead of 224; see its size test).
 #[derive(Debug, Clone, Default)]
-pub(super) struct Holes(Option<Box<[Vec<(u64, u64)>; 2]>>);
+pub(super) struct Holes(Option<Box<[Intervals; 2]>>);
+
+/// One side's out-of-order intervals: sorted, disjoint `(lo, hi)` ranges
+/// of relative sequence numbers.
+type Intervals = Vec<(u64, u64)>;
 
 impl Holes {
     #[inline]
@@ -30,7 +34,7 @@ impl Holes {
         self.0.as_deref().map_or(&[], |v| v[e].as_slice())
     }
     #[inline]
-    pub(super) fn vec(&mut self, e: usize) -> &mut Vec<(u64, u64)> {
+    pub(super) fn vec(&mut self, e: usize) -> &mut Intervals {
         &mut self.0.get_or_insert_with(Default::default)[e]
     }
     #[inline]
