@@ -24,13 +24,6 @@ pub(crate) const ORIG: usize = 0;
 /// Responder index.
 pub(crate) const RESP: usize = 1;
 
-/// Flow export: the inactive timeout closed the record; the next packet
-/// opens a new one.
-pub(crate) const EXPORT_CLOSED: u8 = 1;
-/// Flow export: the connection's slot in the tracker's export state array
-/// is in use (it had a record cut, or lived past its first check).
-pub(crate) const EXPORT_STATE: u8 = 2;
-
 /// `Conn::cflags`: the outer VLAN is set.
 pub(crate) const CF_VLAN: u8 = 1;
 /// `Conn::cflags`: the inner VLAN is set.
@@ -40,6 +33,18 @@ pub(crate) const CF_INNER_VLAN: u8 = 2;
 /// `TunnelInfo` lives in a side table keyed by slot instead of behind a
 /// pointer in every `Conn`.
 pub(crate) const CF_TUNNEL: u8 = 4;
+/// `Conn::cflags`: flipped after creation, so `local_*` are always set
+/// (Zeek quirk).
+pub(crate) const CF_FLIPPED_LATE: u8 = 8;
+/// `Conn::cflags`, flow export: the inactive timeout closed the record;
+/// the next packet opens a new one.
+pub(crate) const EXPORT_CLOSED: u8 = 16;
+/// `Conn::cflags`, flow export: the connection's slot in the tracker's
+/// export state array is in use (it had a record cut, or lived past its
+/// first check).
+pub(crate) const EXPORT_STATE: u8 = 32;
+// (The flipped and export bits were a `bool` and a byte of their own, and
+// `hist_seen` a `u32`: those 4 bytes took `Conn` from 176 to 184.)
 
 /// UDP/ICMP/other per-side state (what Zeek's UDP/ICMP session adapters and
 /// ConnSize keep).
@@ -144,15 +149,16 @@ pub(crate) struct Conn {
     pub proto: Proto,
     pub ip_proto: u8,
     pub history: History,
-    pub hist_seen: u32,
+    /// `CheckHistory` bits, originator's low byte, responder's high.
+    pub hist_seen: u16,
     /// Packets counted per side (ConnSize).
     pub pkts: [u64; 2],
     /// IP bytes counted per side (ConnSize).
     pub ip_bytes: [u64; 2],
-    /// Flipped after creation: `local_*` are then always set (Zeek quirk).
-    pub flipped_late: bool,
     pub inactivity: Timeout,
-    /// `CF_*` bits: which of the optional fields below are set.
+    /// `CF_*` bits: which of the optional fields below are set, whether
+    /// the connection was flipped late, and the flow-export `EXPORT_*`
+    /// bits.
     pub cflags: u8,
     /// Outer VLAN (valid with `CF_VLAN`): two `u16`s and a flag bit take
     /// 4 bytes where two `Option<u16>` took 8.
@@ -163,8 +169,6 @@ pub(crate) struct Conn {
     /// Protocol parsers attached by port that can turn a connection
     /// around (`PARSER_*` bits).
     pub parsers: u8,
-    /// Flow export: `EXPORT_*` bits.
-    pub export_flags: u8,
     /// Flow export: IP ToS of the first packet.
     pub export_tos: u8,
     /// Long-connection schedule id (`long_conn::NOT_WATCHED` if none).
@@ -178,7 +182,7 @@ impl Conn {
     /// Records `code` once per `mask` bit (Zeek's `CheckHistory`); returns
     /// true when it had been seen before (and so was not added now).
     #[inline]
-    pub fn check_history(&mut self, mask: u32, code: u8) -> bool {
+    pub fn check_history(&mut self, mask: u16, code: u8) -> bool {
         if self.hist_seen & mask == 0 {
             self.hist_seen |= mask;
             self.history.push(code);
@@ -272,6 +276,18 @@ impl Conn {
         }
     }
 
+    /// Marks the connection flipped after creation (`CF_FLIPPED_LATE`).
+    #[inline]
+    pub fn set_flipped_late(&mut self) {
+        self.cflags |= CF_FLIPPED_LATE;
+    }
+
+    /// Flipped after creation: `local_*` are then always set (Zeek quirk).
+    #[inline]
+    pub fn flipped_late(&self) -> bool {
+        self.cflags & CF_FLIPPED_LATE != 0
+    }
+
     /// Outer VLAN.
     #[inline]
     pub fn vlan(&self) -> Option<u16> {
@@ -326,14 +342,12 @@ mod tests {
             hist_seen: 0,
             pkts: [0; 2],
             ip_bytes: [0; 2],
-            flipped_late: false,
             inactivity: Timeout::Udp,
             cflags: 0,
             vlan_id: 0,
             inner_vlan_id: 0,
             service: ServiceList::default(),
             parsers: 0,
-            export_flags: 0,
             export_tos: 0,
             long_schedule: u16::MAX,
             long_next: 0,
@@ -363,8 +377,9 @@ mod tests {
         // the UDP state's padding and in the boxed TCP state; tunnel
         // records sit in a side table, `missed_bytes` in the TCP state, and
         // `ProtoState` keeps its tag in a niche of `PlainState`.
-        assert_eq!(core::mem::size_of::<Conn>(), 184);
-        assert_eq!(core::mem::size_of::<Option<Conn>>(), 184);
+        // Flags share `cflags`, and `hist_seen` is 16 bits.
+        assert_eq!(core::mem::size_of::<Conn>(), 176);
+        assert_eq!(core::mem::size_of::<Option<Conn>>(), 176);
         assert_eq!(core::mem::size_of::<PlainState>(), 24);
         assert_eq!(core::mem::size_of::<ProtoState>(), 24);
     }

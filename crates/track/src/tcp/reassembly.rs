@@ -4,7 +4,7 @@
 //! whether data is still pending when a side closes, so intervals stand in
 //! for payload, with Zeek's give-up limits.
 
-use super::endpoint::{full_seq, Endpoint};
+use super::endpoint::{full_seq, Endpoint, Holes};
 use super::{EpState, TcpConn};
 
 /// `tcp_max_initial_window`.
@@ -27,6 +27,7 @@ impl TcpConn {
     pub(super) fn data_sent(&mut self, e: usize, seq: u64, len: u64) {
         let peer_state = self.ep[1 - e].state;
         let ep = &mut self.ep[e];
+        let holes = &mut self.holes;
         if ep.skip_deliveries {
             return;
         }
@@ -48,30 +49,32 @@ impl TcpConn {
         if seq <= ep.last_reassem_seq {
             if upper > ep.last_reassem_seq {
                 ep.last_reassem_seq = upper;
-                Self::absorb_holes(ep);
+                Self::absorb_holes(ep, holes, e);
                 // BlockInserted: drop delivered data nobody acks.
                 if ep.no_data_acked() && ep.size(peer_state) > MAX_INITIAL_WINDOW {
                     ep.trim_seq = ep.trim_seq.max(ep.last_reassem_seq);
                 }
             }
         } else {
-            Self::insert_hole(ep, seq, upper);
+            Self::insert_hole(ep, holes, e, seq, upper);
         }
-        if ep.no_data_acked() && ep.undelivered_bytes() > MAX_ABOVE_HOLE_WITHOUT_ACKS {
-            ep.holes.clear();
+        if ep.no_data_acked()
+            && ep.undelivered_bytes(holes.as_slice(e)) > MAX_ABOVE_HOLE_WITHOUT_ACKS
+        {
+            holes.clear(e);
             ep.skip_deliveries = true;
         }
         let buffered = ep.last_reassem_seq.saturating_sub(ep.trim_seq)
-            + ep.holes.as_slice().iter().map(|h| h.1 - h.0).sum::<u64>();
+            + holes.as_slice(e).iter().map(|h| h.1 - h.0).sum::<u64>();
         if buffered > EXCESSIVE_DATA_WITHOUT_ACKS {
-            ep.holes.clear();
+            holes.clear(e);
             ep.skip_deliveries = true;
         }
     }
 
-    fn insert_hole(ep: &mut Endpoint, seq: u64, upper: u64) {
+    fn insert_hole(ep: &mut Endpoint, all: &mut Holes, e: usize, seq: u64, upper: u64) {
         // Keep intervals sorted and disjoint.
-        let holes = ep.holes.vec();
+        let holes = all.vec(e);
         let pos = holes.partition_point(|h| h.1 < seq);
         let mut lo = seq;
         let mut hi = upper;
@@ -82,22 +85,22 @@ impl TcpConn {
             end += 1;
         }
         holes.splice(pos..end, [(lo, hi)]);
-        if ep.holes.len() > MAX_HOLES {
-            ep.holes.clear();
+        if all.len(e) > MAX_HOLES {
+            all.clear(e);
             ep.skip_deliveries = true;
         }
     }
 
-    fn absorb_holes(ep: &mut Endpoint) {
-        while let Some(&(lo, hi)) = ep.holes.first() {
+    fn absorb_holes(ep: &mut Endpoint, holes: &mut Holes, e: usize) {
+        while let Some(&(lo, hi)) = holes.first(e) {
             if lo > ep.last_reassem_seq {
                 break;
             }
             ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-            ep.holes.vec().remove(0);
+            holes.vec(e).remove(0);
         }
-        if ep.holes.is_empty() {
-            ep.holes.clear();
+        if holes.is_empty(e) {
+            holes.clear(e);
         }
     }
 
@@ -106,6 +109,7 @@ impl TcpConn {
     pub(super) fn ack_received(&mut self, e: usize, seq: u64, report: &mut dyn FnMut(GapReport)) {
         let is_partial = self.is_partial;
         let ep = &mut self.ep[e];
+        let holes = &mut self.holes;
         let mut seq = seq;
         if ep.fin_seen && seq >= ep.fin_seq {
             seq = ep.fin_seq.wrapping_sub(1);
@@ -119,7 +123,7 @@ impl TcpConn {
                 // The faked SYN of a partial connection: not a gap.
             } else {
                 if !ep.skip_deliveries {
-                    while let Some(&(lo, hi)) = ep.holes.first() {
+                    while let Some(&(lo, hi)) = holes.first(e) {
                         if lo >= seq {
                             break;
                         }
@@ -130,8 +134,8 @@ impl TcpConn {
                             });
                         }
                         ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-                        ep.holes.vec().remove(0);
-                        Self::absorb_holes(ep);
+                        holes.vec(e).remove(0);
+                        Self::absorb_holes(ep, holes, e);
                     }
                     if seq > ep.last_reassem_seq {
                         report(GapReport {
@@ -145,14 +149,14 @@ impl TcpConn {
                 }
             }
         }
-        if !ep.holes.is_empty() {
-            let holes = ep.holes.vec();
-            holes.retain(|h| h.1 > seq);
-            if let Some(h) = holes.first_mut() {
+        if !holes.is_empty(e) {
+            let side = holes.vec(e);
+            side.retain(|h| h.1 > seq);
+            if let Some(h) = side.first_mut() {
                 h.0 = h.0.max(seq);
             }
-            if holes.is_empty() {
-                ep.holes.clear();
+            if side.is_empty() {
+                holes.clear(e);
             }
         }
         ep.trim_seq = ep.trim_seq.max(seq);
@@ -171,6 +175,6 @@ impl TcpConn {
         if delivered != last.wrapping_sub(1) && delivered != last {
             return true;
         }
-        ep.state != EpState::Reset && self.ep[1 - e].has_undelivered_data()
+        ep.state != EpState::Reset && !self.holes.is_empty(1 - e)
     }
 }

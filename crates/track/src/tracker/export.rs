@@ -85,8 +85,8 @@ impl ConnTracker {
     fn export_state(&mut self, idx: u32) -> Option<&mut ExportState> {
         let conn = self.conns.get_mut(idx as usize)?.as_mut()?;
         let i = idx as usize;
-        if conn.export_flags & EXPORT_STATE == 0 {
-            conn.export_flags |= EXPORT_STATE;
+        if conn.cflags & EXPORT_STATE == 0 {
+            conn.cflags |= EXPORT_STATE;
             if self.xstate.len() <= i {
                 self.xstate.resize(i + 1, ExportState::default());
             }
@@ -127,7 +127,7 @@ impl ConnTracker {
             return;
         };
         if let Some(Some(c)) = self.conns.get_mut(idx as usize) {
-            c.export_flags &= !EXPORT_CLOSED;
+            c.cflags &= !EXPORT_CLOSED;
         }
         if let Some(st) = self.export_state(idx) {
             st.open_since = Some(ts.0);
@@ -160,7 +160,7 @@ impl ConnTracker {
             self.export_cut(item.idx, EndReason::Idle, Timestamp(idle_at));
             self.xstate[item.idx as usize].open_since = None;
             if let Some(Some(c)) = self.conns.get_mut(item.idx as usize) {
-                c.export_flags |= EXPORT_CLOSED;
+                c.cflags |= EXPORT_CLOSED;
             }
         } else if active_at <= now.0 {
             self.export_cut(item.idx, EndReason::Active, Timestamp(active_at));
@@ -193,7 +193,7 @@ impl ConnTracker {
             tos: conn.export_tos,
             ..ExportState::default()
         };
-        let st = if conn.export_flags & EXPORT_STATE != 0 {
+        let st = if conn.cflags & EXPORT_STATE != 0 {
             match self.xstate.get_mut(idx as usize) {
                 Some(st) => st,
                 None => &mut fresh,
@@ -201,7 +201,7 @@ impl ConnTracker {
         } else {
             &mut fresh
         };
-        if st.open_since.is_none() && conn.export_flags & EXPORT_CLOSED == 0 {
+        if st.open_since.is_none() && conn.cflags & EXPORT_CLOSED == 0 {
             st.open_since = Some(conn.start.0);
         }
         let rec = flow_record(st, conn, reason, now);

@@ -709,7 +709,7 @@ impl ConnTracker {
             }
         };
         let nets = &self.cfg.local_nets;
-        let local = |a: IpAddr| (!nets.is_empty() || conn.flipped_late).then(|| nets.contains(a));
+        let local = |a: IpAddr| (!nets.is_empty() || conn.flipped_late()).then(|| nets.contains(a));
         ConnRecord {
             ts: conn.start,
             last: conn.last,
@@ -818,7 +818,7 @@ impl ConnTracker {
         if flip {
             c.orig_is_a = !c.orig_is_a;
             c.add_history(b'^');
-            c.flipped_late = true;
+            c.set_flipped_late();
         }
     }
 
@@ -921,7 +921,7 @@ impl ConnTracker {
                         // Over TCP the counters follow the hosts.
                         conn.flip_common();
                         tcp.flip();
-                        conn.flipped_late = true;
+                        conn.set_flipped_late();
                         side = 1 - side;
                     }
                     is_orig = side == ORIG;
@@ -1024,7 +1024,7 @@ impl ConnTracker {
             is_orig,
             accepted,
         };
-        if conn.export_flags & crate::conn::EXPORT_CLOSED != 0 && accepted {
+        if conn.cflags & crate::conn::EXPORT_CLOSED != 0 && accepted {
             self.export_reopen(idx, pkt.ts);
         }
         if let Some((ch, client, server)) = announced {
@@ -1116,14 +1116,12 @@ impl ConnTracker {
             hist_seen: 0,
             pkts: [0; 2],
             ip_bytes: [0; 2],
-            flipped_late: false,
             inactivity: Timeout::Unset,
             cflags: 0,
             vlan_id: 0,
             inner_vlan_id: 0,
             service: ServiceList::default(),
             parsers: 0,
-            export_flags: 0,
             export_tos: ip.tos,
             long_schedule: NOT_WATCHED,
             long_next: 0,
