@@ -516,6 +516,33 @@ fn tcp_states_from_flags() {
         run(cfg(), &recs).0[0].conn_state
     };
     assert_eq!(st(SYN, None), ConnState::S0);
+    // One packet a side: its flags exactly, as Zeek's letters.
+    let hist = |o: u8, r: u8| {
+        let recs = [
+            rec(
+                "10.0.0.1",
+                40000,
+                "10.0.0.2",
+                80,
+                6,
+                side(0, 10, 1, 40, o),
+                Some(EndReason::Idle),
+            ),
+            rec(
+                "10.0.0.2",
+                80,
+                "10.0.0.1",
+                40000,
+                6,
+                side(1, 10, 1, 40, r),
+                Some(EndReason::Idle),
+            ),
+        ];
+        run(cfg(), &recs).0[0].history.as_bytes().to_vec()
+    };
+    assert_eq!(hist(SYN, RST | ACK), b"Sr");
+    assert_eq!(hist(SYN, SYN | ACK), b"Sh");
+    assert_eq!(hist(ACK, FIN | ACK), b"Af");
     assert_eq!(st(SYN, Some(RST | ACK)), ConnState::REJ);
     assert_eq!(st(SYN | ACK, Some(SYN | ACK)), ConnState::S1);
     assert_eq!(st(SYN | ACK | FIN, Some(SYN | ACK)), ConnState::S2);

@@ -417,17 +417,23 @@ pub(crate) fn flow_conn_state(proto: Proto, st: &FlowState) -> ConnState {
 
 /// History letters the flags allow, in the usual order: S (SYN), h
 /// (SYN-ACK), A/a (ACK), F/f (FIN), R/r (RST); UDP gets D/d for a side
-/// that sent packets, as Zeek gives every UDP packet.
-pub(crate) fn flow_history(proto: Proto, st: &FlowState) -> History {
+/// that sent packets, as Zeek gives every UDP packet. A side that sent
+/// one packet shows its flags exactly: Zeek gives a SYN, FIN or RST
+/// packet its own letter and no `A`, so a refused connection is `Sr` as in
+/// Zeek, not `Sar`.
+pub(crate) fn flow_history(proto: Proto, st: &FlowState, pkts: [u64; 2]) -> History {
     let mut h = History::new();
     let [o, r] = st.flags;
+    // An ACK letter needs a packet that carried ACK and no SYN/FIN/RST:
+    // with one packet, the flags are that packet's.
+    let pure_ack = |f: u8, n: u64| f & ACK != 0 && (n != 1 || f & (SYN | FIN | RST) == 0);
     match proto {
         Proto::Tcp => {
             let letters = [
                 (o & SYN != 0, b'S'),
                 (r & SYN != 0, if r & ACK != 0 { b'h' } else { b's' }),
-                (o & ACK != 0, b'A'),
-                (r & ACK != 0, b'a'),
+                (pure_ack(o, pkts[0]), b'A'),
+                (pure_ack(r, pkts[1]), b'a'),
                 (o & FIN != 0, b'F'),
                 (r & FIN != 0, b'f'),
                 (o & RST != 0, b'R'),

@@ -682,7 +682,7 @@ impl ConnTracker {
         let (bytes, conn_state) = match &conn.state {
             ProtoState::Tcp(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
             ProtoState::Flow(st) => {
-                history = flows::flow_history(conn.proto, st);
+                history = flows::flow_history(conn.proto, st, conn.pkts);
                 sampling = st.sampling;
                 let v6 = conn.key.addr_a().is_ipv6();
                 let est = |s: usize| {
