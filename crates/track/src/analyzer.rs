@@ -404,7 +404,7 @@ impl PacketAnalyzer {
             Err(a) => return self.weird(a),
         };
         let max_depth = self.tracker.config().max_tunnel_depth;
-        let Some(inner_encap) = encap.push(conn.uid, kind as u8, max_depth) else {
+        let Some(inner_encap) = encap.push(conn.uid(), kind as u8, max_depth) else {
             if kind == TunnelKind::Vxlan {
                 self.tracker.add_history_once(conn.index, b'X');
             }

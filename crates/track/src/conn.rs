@@ -5,8 +5,10 @@ use connwatch_wire::Timestamp;
 
 use crate::config::Timeout;
 
+use crate::counters::Counters;
+use crate::hist_store::HistStore;
 use crate::key::FlowKey;
-use crate::record::{History, Proto, ServiceList, TunnelParents};
+use crate::record::{Proto, ServiceList, TunnelParents};
 use crate::tcp::TcpConn;
 use crate::uid::Uid;
 
@@ -24,10 +26,11 @@ pub(crate) const ORIG: usize = 0;
 /// Responder index.
 pub(crate) const RESP: usize = 1;
 
-/// `Conn::cflags`: the outer VLAN is set.
+/// `Conn::cflags`: the connection has an entry in the tracker's VLAN
+/// table (its packets carried a VLAN tag). Most networks' conn.log has no
+/// VLAN, so the ids live in a side table keyed by slot, as tunnel records
+/// do, instead of 4 bytes in every `Conn`.
 pub(crate) const CF_VLAN: u8 = 1;
-/// `Conn::cflags`: the inner VLAN is set.
-pub(crate) const CF_INNER_VLAN: u8 = 2;
 /// `Conn::cflags`: the connection has an entry in the tracker's tunnel
 /// table (it was seen inside a tunnel). Few connections are, so the
 /// `TunnelInfo` lives in a side table keyed by slot instead of behind a
@@ -43,8 +46,10 @@ pub(crate) const EXPORT_CLOSED: u8 = 16;
 /// export state array is in use (it had a record cut, or lived past its
 /// first check).
 pub(crate) const EXPORT_STATE: u8 = 32;
-// (The flipped and export bits were a `bool` and a byte of their own, and
-// `hist_seen` a `u32`: those 4 bytes took `Conn` from 176 to 184.)
+/// `Conn::cflags`: the originator is the key's `a` side.
+pub(crate) const CF_ORIG_IS_A: u8 = 64;
+// (The flipped, export and orientation bits were a `bool` and a byte of
+// their own each, and `hist_seen` a `u32`.)
 
 /// UDP/ICMP/other per-side state (what Zeek's UDP/ICMP session adapters and
 /// ConnSize keep).
@@ -138,33 +143,24 @@ impl Counter for u16 {
 /// A tracked connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
+    /// The flow key; its `proto` is the IP protocol.
     pub key: FlowKey,
-    /// The uid's two words, stored apart so they pack without padding.
-    pub uid_lo: u64,
-    pub uid_hi: u32,
+    /// The uid, as the generator state it comes from
+    /// ([`Uid::from_state`]): 8 bytes instead of 12.
+    pub uid_state: u64,
     pub start: Timestamp,
     pub last: Timestamp,
-    /// The originator is the key's `a` side.
-    pub orig_is_a: bool,
     pub proto: Proto,
-    pub ip_proto: u8,
-    pub history: History,
+    pub history: HistStore,
     /// `CheckHistory` bits, originator's low byte, responder's high.
     pub hist_seen: u16,
-    /// Packets counted per side (ConnSize).
-    pub pkts: [u64; 2],
-    /// IP bytes counted per side (ConnSize).
-    pub ip_bytes: [u64; 2],
+    /// Packets and IP bytes counted per side (ConnSize).
+    pub counts: Counters,
     pub inactivity: Timeout,
-    /// `CF_*` bits: which of the optional fields below are set, whether
-    /// the connection was flipped late, and the flow-export `EXPORT_*`
-    /// bits.
+    /// `CF_*` bits: orientation, whether the connection has VLANs or a
+    /// tunnel record in the tracker's side tables, whether it was flipped
+    /// late, and the flow-export `EXPORT_*` bits.
     pub cflags: u8,
-    /// Outer VLAN (valid with `CF_VLAN`): two `u16`s and a flag bit take
-    /// 4 bytes where two `Option<u16>` took 8.
-    pub vlan_id: u16,
-    /// Inner VLAN (valid with `CF_INNER_VLAN`).
-    pub inner_vlan_id: u16,
     pub service: ServiceList,
     /// Protocol parsers attached by port that can turn a connection
     /// around (`PARSER_*` bits).
@@ -221,15 +217,36 @@ impl Conn {
     /// (Zeek's `Connection::FlipRoles`); the caller flips the protocol
     /// state, which it may have taken out of `state` while working on it.
     pub fn flip_common(&mut self) {
-        self.orig_is_a = !self.orig_is_a;
-        self.pkts.swap(0, 1);
-        self.ip_bytes.swap(0, 1);
+        self.cflags ^= CF_ORIG_IS_A;
+        self.counts.swap();
         self.add_history(b'^');
+    }
+
+    /// The originator is the key's `a` side.
+    #[inline]
+    pub fn orig_is_a(&self) -> bool {
+        self.cflags & CF_ORIG_IS_A != 0
+    }
+
+    /// Sets which key side is the originator.
+    #[inline]
+    pub fn set_orig_is_a(&mut self, a: bool) {
+        if a {
+            self.cflags |= CF_ORIG_IS_A;
+        } else {
+            self.cflags &= !CF_ORIG_IS_A;
+        }
+    }
+
+    /// The IP protocol number.
+    #[inline]
+    pub fn ip_proto(&self) -> u8 {
+        self.key.proto
     }
 
     /// Originator (address, port).
     pub fn orig(&self) -> (core::net::IpAddr, u16) {
-        if self.orig_is_a {
+        if self.orig_is_a() {
             (self.key.addr_a(), self.key.pa)
         } else {
             (self.key.addr_b(), self.key.pb)
@@ -238,7 +255,7 @@ impl Conn {
 
     /// Responder (address, port).
     pub fn resp(&self) -> (core::net::IpAddr, u16) {
-        if self.orig_is_a {
+        if self.orig_is_a() {
             (self.key.addr_b(), self.key.pb)
         } else {
             (self.key.addr_a(), self.key.pa)
@@ -247,7 +264,7 @@ impl Conn {
 
     /// Responder port without building addresses.
     pub fn resp_port(&self) -> u16 {
-        if self.orig_is_a {
+        if self.orig_is_a() {
             self.key.pb
         } else {
             self.key.pa
@@ -256,24 +273,7 @@ impl Conn {
 
     /// The uid.
     pub fn uid(&self) -> Uid {
-        Uid {
-            hi: self.uid_hi,
-            lo: self.uid_lo,
-        }
-    }
-
-    /// The VLANs as conn.log has them.
-    #[inline]
-    pub fn set_vlans(&mut self, vlan: Option<u16>, inner: Option<u16>) {
-        self.cflags &= !(CF_VLAN | CF_INNER_VLAN);
-        if let Some(v) = vlan {
-            self.cflags |= CF_VLAN;
-            self.vlan_id = v;
-        }
-        if let Some(v) = inner {
-            self.cflags |= CF_INNER_VLAN;
-            self.inner_vlan_id = v;
-        }
+        Uid::from_state(self.uid_state)
     }
 
     /// Marks the connection flipped after creation (`CF_FLIPPED_LATE`).
@@ -288,18 +288,6 @@ impl Conn {
         self.cflags & CF_FLIPPED_LATE != 0
     }
 
-    /// Outer VLAN.
-    #[inline]
-    pub fn vlan(&self) -> Option<u16> {
-        (self.cflags & CF_VLAN != 0).then_some(self.vlan_id)
-    }
-
-    /// Inner VLAN.
-    #[inline]
-    pub fn inner_vlan(&self) -> Option<u16> {
-        (self.cflags & CF_INNER_VLAN != 0).then_some(self.inner_vlan_id)
-    }
-
     /// `missed_bytes` (TCP content gaps; 0 for other protocols).
     pub fn missed_bytes(&self) -> u64 {
         match &self.state {
@@ -311,8 +299,7 @@ impl Conn {
     /// Counts a packet for ConnSize.
     #[inline]
     pub fn count_packet(&mut self, side: usize, ip_len: u32) {
-        self.pkts[side] += 1;
-        self.ip_bytes[side] += u64::from(ip_len);
+        self.counts.count(side, ip_len);
     }
 }
 
@@ -331,21 +318,15 @@ mod tests {
         );
         Conn {
             key,
-            uid_lo: 0,
-            uid_hi: 0,
+            uid_state: 0,
             start: Timestamp(0),
             last: Timestamp(0),
-            orig_is_a: true,
             proto: Proto::Udp,
-            ip_proto: 17,
-            history: History::new(),
+            history: HistStore::new(),
             hist_seen: 0,
-            pkts: [0; 2],
-            ip_bytes: [0; 2],
+            counts: Counters::default(),
             inactivity: Timeout::Udp,
-            cflags: 0,
-            vlan_id: 0,
-            inner_vlan_id: 0,
+            cflags: CF_ORIG_IS_A,
             service: ServiceList::default(),
             parsers: 0,
             export_tos: 0,
@@ -378,8 +359,8 @@ mod tests {
         // records sit in a side table, `missed_bytes` in the TCP state, and
         // `ProtoState` keeps its tag in a niche of `PlainState`.
         // Flags share `cflags`, and `hist_seen` is 16 bits.
-        assert_eq!(core::mem::size_of::<Conn>(), 176);
-        assert_eq!(core::mem::size_of::<Option<Conn>>(), 176);
+        assert_eq!(core::mem::size_of::<Conn>(), 144);
+        assert_eq!(core::mem::size_of::<Option<Conn>>(), 144);
         assert_eq!(core::mem::size_of::<PlainState>(), 24);
         assert_eq!(core::mem::size_of::<ProtoState>(), 24);
     }

@@ -7,9 +7,11 @@
 pub mod analyzer;
 pub mod config;
 mod conn;
+mod counters;
 pub mod defrag;
 pub mod fuzzing;
 pub mod fuzzing_flows;
+mod hist_store;
 pub mod key;
 mod long_conn;
 pub mod record;

@@ -216,6 +216,17 @@ impl History {
         }
     }
 
+    /// A history of the first [`CAPACITY`](Self::CAPACITY) letters of
+    /// `s`, copied at once.
+    #[inline]
+    pub fn from_bytes(s: &[u8]) -> Self {
+        let n = s.len().min(Self::CAPACITY);
+        let mut h = History::new();
+        h.buf[..n].copy_from_slice(&s[..n]);
+        h.len = n as u8;
+        h
+    }
+
     /// Replaces the whole history.
     pub fn set(&mut self, s: &[u8]) {
         self.len = 0;

@@ -37,11 +37,11 @@ const PROBE_RUN: usize = 8;
 type Score = (bool, i64, u32);
 
 fn score(c: &Conn, i: usize) -> Score {
-    (c.pkts[RESP] > 0, c.last.0, i as u32)
+    (c.counts.pkts(RESP) > 0, c.last.0, i as u32)
 }
 
 fn single_packet(c: &Conn) -> bool {
-    c.pkts[ORIG] + c.pkts[RESP] <= 1 && c.long_next == 0
+    c.counts.pkts(ORIG) + c.counts.pkts(RESP) <= 1 && c.long_next == 0
 }
 
 impl ConnTracker {

@@ -188,6 +188,7 @@ impl ConnTracker {
         if self.cfg.export.is_none() {
             return;
         }
+        let vlan = vlan_of(&self.vlans, idx, conn);
         let mut fresh = ExportState {
             open_since: Some(conn.start.0),
             tos: conn.export_tos,
@@ -204,7 +205,7 @@ impl ConnTracker {
         if st.open_since.is_none() && conn.cflags & EXPORT_CLOSED == 0 {
             st.open_since = Some(conn.start.0);
         }
-        let rec = flow_record(st, conn, reason, now);
+        let rec = flow_record(st, conn, vlan, reason, now);
         st.open_since = None;
         st.epoch = st.epoch.wrapping_add(1);
         if let Some(rec) = rec {
@@ -217,12 +218,26 @@ impl ConnTracker {
         let Some(conn) = self.conns.get(idx as usize).and_then(Option::as_ref) else {
             return;
         };
+        let vlan = vlan_of(&self.vlans, idx, conn);
         let Some(st) = self.xstate.get_mut(idx as usize) else {
             return;
         };
-        if let Some(rec) = flow_record(st, conn, reason, at) {
+        if let Some(rec) = flow_record(st, conn, vlan, reason, at) {
             self.flows.push(rec);
         }
+    }
+}
+
+/// The outer VLAN of `conn` (slot `idx`), from the tracker's side table.
+fn vlan_of(
+    vlans: &hashbrown::HashMap<u32, [Option<u16>; 2]>,
+    idx: u32,
+    conn: &Conn,
+) -> Option<u16> {
+    if conn.cflags & crate::conn::CF_VLAN != 0 {
+        vlans.get(&idx).and_then(|v| v[0])
+    } else {
+        None
     }
 }
 
@@ -267,12 +282,13 @@ fn history_flags(history: &[u8], from: usize) -> ([u8; 2], bool) {
 fn flow_record(
     st: &mut ExportState,
     conn: &Conn,
+    vlan: Option<u16>,
     reason: EndReason,
     at: Timestamp,
 ) -> Option<FlowRecord> {
-    let (o, r) = if conn.orig_is_a { (0, 1) } else { (1, 0) };
-    let pkts = [conn.pkts[ORIG], conn.pkts[RESP]];
-    let bytes = [conn.ip_bytes[ORIG], conn.ip_bytes[RESP]];
+    let (o, r) = if conn.orig_is_a() { (0, 1) } else { (1, 0) };
+    let pkts = [conn.counts.pkts(ORIG), conn.counts.pkts(RESP)];
+    let bytes = [conn.counts.ip_bytes(ORIG), conn.counts.ip_bytes(RESP)];
     let history = conn.history.as_bytes();
     let is_tcp = conn.proto == Proto::Tcp;
     let (flags, established) = if is_tcp {
@@ -331,8 +347,8 @@ fn flow_record(
         dst,
         src_port,
         dst_port,
-        protocol: conn.ip_proto,
-        vlan: conn.vlan(),
+        protocol: conn.ip_proto(),
+        vlan,
         flow_id: conn.uid().lo ^ (u64::from(conn.uid().hi) << 32),
         reason,
         forward: fwd,

@@ -30,6 +30,8 @@ use connwatch_wire::netflow::{CollectedFlow, EndReason, FlowSide};
 use super::{icmp_counterpart, ConnRef, ConnTracker, TimerCtx, TimerKind};
 use crate::config::{Timeout, TrackerConfig};
 use crate::conn::{Conn, FlowState, ProtoState, ORIG, RESP};
+use crate::counters::Counters;
+use crate::hist_store::HistStore;
 use crate::key::FlowKey;
 use crate::long_conn::NOT_WATCHED;
 use crate::record::{ConnState, History, Proto, ServiceList};
@@ -140,7 +142,7 @@ impl ConnTracker {
         let idx = match found {
             Some(idx) => {
                 let conn = self.conns[idx as usize].as_ref()?;
-                let is_orig = src_is_a == conn.orig_is_a;
+                let is_orig = src_is_a == conn.orig_is_a();
                 let bit = if is_orig { 1 } else { 2 };
                 let restart = match &conn.state {
                     // A direction that ended and starts again after the
@@ -169,7 +171,7 @@ impl ConnTracker {
         let ProtoState::Flow(mut st) = conn.state else {
             return None;
         };
-        let mut is_orig = src_is_a == conn.orig_is_a;
+        let mut is_orig = src_is_a == conn.orig_is_a();
         let bit = if is_orig { 1u8 } else { 2 };
         if st.seen & bit == 0 && st.seen != 0 && !is_orig {
             // The reverse direction's first record: it may show that it
@@ -179,9 +181,8 @@ impl ConnTracker {
             let (o_port, r_port) = (conn.orig().1, conn.resp().1);
             let flip = earlier || (tie && tie_says_flip(&self.cfg, proto, v6, o_port, r_port));
             if flip {
-                conn.orig_is_a = !conn.orig_is_a;
-                conn.pkts.swap(0, 1);
-                conn.ip_bytes.swap(0, 1);
+                conn.set_orig_is_a(!conn.orig_is_a());
+                conn.counts.swap();
                 st.flip();
                 st.resp_first = conn.start.0;
                 conn.start = side.start;
@@ -198,8 +199,11 @@ impl ConnTracker {
         let sampling = f.sampling.max(1);
         st.sampling = st.sampling.max(sampling);
         let scale = u64::from(sampling);
-        conn.pkts[s] = conn.pkts[s].saturating_add(side.packets.saturating_mul(scale));
-        conn.ip_bytes[s] = conn.ip_bytes[s].saturating_add(side.octets.saturating_mul(scale));
+        conn.counts.add(
+            s,
+            side.packets.saturating_mul(scale),
+            side.octets.saturating_mul(scale),
+        );
         if side.start < conn.start {
             conn.start = side.start;
         }
@@ -221,7 +225,7 @@ impl ConnTracker {
         conn.state = ProtoState::Flow(st);
         let cref = ConnRef {
             index: idx,
-            uid: conn.uid(),
+            uid_state: conn.uid_state,
             resp_port: conn.resp_port(),
             is_orig,
             accepted: true,
@@ -281,24 +285,17 @@ impl ConnTracker {
             Proto::Icmp => icmp_is_reply(v6, sport as u8),
             Proto::Unknown => false,
         };
-        let uid = self.uids.next_uid();
         let mut conn = Conn {
             key,
-            uid_lo: uid.lo,
-            uid_hi: uid.hi,
+            uid_state: self.uids.next_state(),
             start: side.start,
             last: side.end,
-            orig_is_a: src_is_a != flip,
             proto,
-            ip_proto: f.protocol,
-            history: History::new(),
+            history: HistStore::new(),
             hist_seen: 0,
-            pkts: [0; 2],
-            ip_bytes: [0; 2],
+            counts: Counters::default(),
             inactivity: Timeout::Unset,
             cflags: 0,
-            vlan_id: 0,
-            inner_vlan_id: 0,
             service: ServiceList::default(),
             parsers: 0,
             export_tos: side.tos,
@@ -309,8 +306,9 @@ impl ConnTracker {
                 ..FlowState::default()
             }),
         };
-        conn.set_vlans(f.vlan, None);
+        conn.set_orig_is_a(src_is_a != flip);
         let idx = self.alloc_slot();
+        self.set_vlans(idx, &mut conn, f.vlan, None);
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,

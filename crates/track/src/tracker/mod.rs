@@ -13,12 +13,14 @@ use connwatch_wire::{IcmpMessage, IpPacket, TcpFlags, Timestamp, UdpDatagram};
 
 use crate::config::{Timeout, TrackerConfig};
 use crate::conn::{
-    Conn, PlainState, ProtoState, TunnelInfo, CF_TUNNEL, ORIG, PARSER_DNS, PARSER_DNS_SEEN,
-    PARSER_NTP, PARSER_NTP_FLIPPED, RESP,
+    Conn, PlainState, ProtoState, TunnelInfo, CF_ORIG_IS_A, CF_TUNNEL, CF_VLAN, ORIG, PARSER_DNS,
+    PARSER_DNS_SEEN, PARSER_NTP, PARSER_NTP_FLIPPED, RESP,
 };
+use crate::counters::Counters;
+use crate::hist_store::HistStore;
 use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
-use crate::record::{ConnEvent, ConnRecord, ConnState, History, Proto, Service, ServiceList};
+use crate::record::{ConnEvent, ConnRecord, ConnState, Proto, Service, ServiceList};
 use crate::service;
 use crate::slab::Slab;
 use crate::table::FlowTable;
@@ -267,14 +269,23 @@ pub struct PacketIn<'a> {
 pub struct ConnRef {
     /// Slot of the connection (valid until the next call).
     pub index: u32,
-    /// Its uid.
-    pub uid: Uid,
+    /// Its uid's generator state (see [`ConnRef::uid`]): the uid itself
+    /// is worked out only when a tunnel needs it, not for every packet.
+    uid_state: u64,
     /// Responder port (tunnel analyzers are chosen by it).
     pub resp_port: u16,
     /// The packet came from the originator.
     pub is_orig: bool,
     /// The packet was accepted (good checksum, usable header).
     pub accepted: bool,
+}
+
+impl ConnRef {
+    /// The connection's uid.
+    #[inline]
+    pub fn uid(&self) -> Uid {
+        Uid::from_state(self.uid_state)
+    }
 }
 
 /// Counters the tracker keeps.
@@ -327,6 +338,8 @@ pub struct ConnTracker {
     gen_bumps: u32,
     /// Tunnel bookkeeping of the connections with `CF_TUNNEL`, by slot.
     tunnels: hashbrown::HashMap<u32, TunnelInfo>,
+    /// Outer and inner VLAN of the connections with `CF_VLAN`, by slot.
+    vlans: hashbrown::HashMap<u32, [Option<u16>; 2]>,
     /// First-threshold reports of watched connections, in deadline order:
     /// (slot, generation). Kept out of the wheel because every watched
     /// connection has one and most end long before it is due; a queue in
@@ -445,6 +458,7 @@ impl ConnTracker {
             schedules: cfg.long.as_ref().map(Schedules::new),
             long_prev: hashbrown::HashMap::new(),
             tunnels: hashbrown::HashMap::new(),
+            vlans: hashbrown::HashMap::new(),
             timers_live: 0,
             gen_bumps: 0,
             long_first: std::collections::VecDeque::new(),
@@ -666,6 +680,9 @@ impl ConnTracker {
         if conn.cflags & CF_TUNNEL != 0 {
             self.tunnels.remove(&idx);
         }
+        if conn.cflags & CF_VLAN != 0 {
+            self.vlans.remove(&idx);
+        }
         self.free.push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
@@ -673,20 +690,48 @@ impl ConnTracker {
         self.events.push(ConnEvent::Finished(rec));
     }
 
+    /// Files a new connection's VLANs (if any) in the side table.
+    pub(crate) fn set_vlans(
+        &mut self,
+        idx: u32,
+        conn: &mut Conn,
+        vlan: Option<u16>,
+        inner: Option<u16>,
+    ) {
+        if vlan.is_some() || inner.is_some() {
+            conn.cflags |= CF_VLAN;
+            self.vlans.insert(idx, [vlan, inner]);
+        }
+    }
+
+    /// A connection's outer and inner VLAN.
+    pub(crate) fn vlans_of(&self, idx: u32, conn: &Conn) -> [Option<u16>; 2] {
+        if conn.cflags & CF_VLAN != 0 {
+            self.vlans.get(&idx).copied().unwrap_or_default()
+        } else {
+            [None, None]
+        }
+    }
+
     /// Builds the conn.log record of a connection as it stands.
     fn record(&self, idx: u32, conn: &Conn) -> ConnRecord {
         let (orig_h, orig_p) = conn.orig();
         let (resp_h, resp_p) = conn.resp();
-        let mut history = conn.history;
+        let mut history = conn.history.to_history();
         let mut sampling = 0;
         let (bytes, conn_state) = match &conn.state {
             ProtoState::Tcp(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
             ProtoState::Flow(st) => {
-                history = flows::flow_history(conn.proto, st, conn.pkts);
+                history = flows::flow_history(conn.proto, st, conn.counts.pkts_both());
                 sampling = st.sampling;
                 let v6 = conn.key.addr_a().is_ipv6();
                 let est = |s: usize| {
-                    flows::payload_estimate(conn.proto, v6, conn.pkts[s], conn.ip_bytes[s])
+                    flows::payload_estimate(
+                        conn.proto,
+                        v6,
+                        conn.counts.pkts(s),
+                        conn.counts.ip_bytes(s),
+                    )
                 };
                 (
                     [est(ORIG), est(RESP)],
@@ -709,6 +754,7 @@ impl ConnTracker {
             }
         };
         let nets = &self.cfg.local_nets;
+        let vlans = self.vlans_of(idx, conn);
         let local = |a: IpAddr| (!nets.is_empty() || conn.flipped_late()).then(|| nets.contains(a));
         ConnRecord {
             ts: conn.start,
@@ -727,10 +773,10 @@ impl ConnTracker {
             local_resp: local(resp_h),
             missed_bytes: conn.missed_bytes(),
             history,
-            orig_pkts: conn.pkts[ORIG],
-            orig_ip_bytes: conn.ip_bytes[ORIG],
-            resp_pkts: conn.pkts[RESP],
-            resp_ip_bytes: conn.ip_bytes[RESP],
+            orig_pkts: conn.counts.pkts(ORIG),
+            orig_ip_bytes: conn.counts.ip_bytes(ORIG),
+            resp_pkts: conn.counts.pkts(RESP),
+            resp_ip_bytes: conn.counts.ip_bytes(RESP),
             tunnel_parents: if conn.cflags & CF_TUNNEL != 0 {
                 self.tunnels
                     .get(&idx)
@@ -739,9 +785,9 @@ impl ConnTracker {
             } else {
                 Default::default()
             },
-            ip_proto: conn.ip_proto,
-            vlan: conn.vlan(),
-            inner_vlan: conn.inner_vlan(),
+            ip_proto: conn.ip_proto(),
+            vlan: vlans[0],
+            inner_vlan: vlans[1],
             sampling,
         }
     }
@@ -816,7 +862,7 @@ impl ConnTracker {
             }
         }
         if flip {
-            c.orig_is_a = !c.orig_is_a;
+            c.set_orig_is_a(!c.orig_is_a());
             c.add_history(b'^');
             c.set_flipped_late();
         }
@@ -885,7 +931,7 @@ impl ConnTracker {
 
         let cfg = &self.cfg;
         let conn = self.conns[idx as usize].as_mut()?;
-        let mut is_orig = src_is_a == conn.orig_is_a;
+        let mut is_orig = src_is_a == conn.orig_is_a();
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
             idx,
@@ -1019,7 +1065,7 @@ impl ConnTracker {
         };
         let cref = ConnRef {
             index: idx,
-            uid: conn.uid(),
+            uid_state: conn.uid_state,
             resp_port: conn.resp_port(),
             is_orig,
             accepted,
@@ -1102,24 +1148,17 @@ impl ConnTracker {
             t.parents.add(uid);
             t
         });
-        let uid = self.uids.next_uid();
         let mut conn = Conn {
             key,
-            uid_lo: uid.lo,
-            uid_hi: uid.hi,
+            uid_state: self.uids.next_state(),
             start: pkt.ts,
             last: pkt.ts,
-            orig_is_a: src_is_a,
             proto,
-            ip_proto: ip.protocol,
-            history: History::new(),
+            history: HistStore::new(),
             hist_seen: 0,
-            pkts: [0; 2],
-            ip_bytes: [0; 2],
+            counts: Counters::default(),
             inactivity: Timeout::Unset,
-            cflags: 0,
-            vlan_id: 0,
-            inner_vlan_id: 0,
+            cflags: if src_is_a { CF_ORIG_IS_A } else { 0 },
             service: ServiceList::default(),
             parsers: 0,
             export_tos: ip.tos,
@@ -1127,7 +1166,6 @@ impl ConnTracker {
             long_next: 0,
             state,
         };
-        conn.set_vlans(pkt.vlan, pkt.inner_vlan);
         if flip {
             conn.flip_common();
         }
@@ -1136,6 +1174,7 @@ impl ConnTracker {
         }
 
         let idx = self.alloc_slot();
+        self.set_vlans(idx, &mut conn, pkt.vlan, pkt.inner_vlan);
         if let Some(t) = tunnel {
             conn.cflags |= CF_TUNNEL;
             self.tunnels.insert(idx, t);
