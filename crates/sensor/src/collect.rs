@@ -213,7 +213,7 @@ pub fn run(cfg: &SensorConfig, sources: &[FlowSource]) -> Result<Summary> {
         collect_sockets(&sockets, rotate_every, &mut c, &mut sinks, &mut summary)?;
     }
 
-    summary.tracker_bytes = c.tracker.memory_bytes();
+    summary.tracker_bytes = c.tracker.stats().peak_bytes;
     while !c.tracker.finish_some(FLUSH_PART) {
         drain(&mut c, &mut sinks, &mut summary)?;
     }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         Ok(s) => {
             eprintln!(
                 "connwatch: {} packets, {} connections, {} weirds in {:.2} s ({:.2} M packets/s); \
-                 peak {} open connections, {} tracker bytes",
+                 peak {} open connections, {} tracker bytes at the peak",
                 s.packets,
                 s.connections,
                 s.weirds,

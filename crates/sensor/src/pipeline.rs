@@ -36,7 +36,8 @@ pub struct Summary {
     pub seconds: f64,
     /// Peak of concurrently tracked connections.
     pub peak_open: u64,
-    /// Tracker memory (table, connections, timers) at the end, bytes.
+    /// Tracker memory (table, connections, timers), bytes, when the most
+    /// connections were open.
     pub tracker_bytes: usize,
     /// Weird names and counts.
     pub weird_names: Vec<(&'static str, u64)>,
@@ -336,7 +337,7 @@ fn run_file(cfg: &SensorConfig) -> Result<Summary> {
     if progress && summary.packets > 0xffff {
         eprintln!();
     }
-    summary.tracker_bytes = analyzer.tracker_ref().memory_bytes();
+    summary.tracker_bytes = analyzer.tracker_ref().stats().peak_bytes;
     // Flush in parts, writing as we go: a full table's records are never
     // all in memory at once.
     while !analyzer.finish_some(FLUSH_PART) {

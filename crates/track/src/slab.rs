@@ -65,6 +65,7 @@ impl<T> Slab<T> {
     }
 
     /// Occupied slots.
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flat_map(|c| c.iter()).flatten()
     }

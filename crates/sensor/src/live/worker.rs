@@ -119,7 +119,7 @@ impl Worker {
     pub fn run(mut self) {
         match self.capture() {
             Ok(()) => {
-                let tracker_bytes = self.analyzer.tracker_ref().memory_bytes();
+                let tracker_bytes = self.analyzer.tracker_ref().stats().peak_bytes;
                 // Flush every open connection, a part at a time.
                 loop {
                     let done = self.analyzer.finish_some(crate::pipeline::FLUSH_PART);

@@ -297,6 +297,8 @@ pub struct TrackerStats {
     pub open: u64,
     /// Highest number of connections tracked at once.
     pub peak_open: u64,
+    /// [`ConnTracker::memory_bytes`] when `peak_open` was reached.
+    pub peak_bytes: usize,
     /// Connections evicted because of `max_connections`.
     pub evicted: u64,
     /// Connections not tracked at all: the table was full and no tracked
@@ -334,6 +336,8 @@ pub struct ConnTracker {
     long_prev: hashbrown::HashMap<u32, LastReport>,
     /// Timers left in the wheel by the last sweep.
     timers_live: usize,
+    /// Connections whose state is a boxed `TcpConn` (for `memory_bytes`).
+    tcp_states: usize,
     /// Connections removed since the last sweep (see [`TimerItem`]).
     gen_bumps: u32,
     /// Tunnel bookkeeping of the connections with `CF_TUNNEL`, by slot.
@@ -460,6 +464,7 @@ impl ConnTracker {
             tunnels: hashbrown::HashMap::new(),
             vlans: hashbrown::HashMap::new(),
             timers_live: 0,
+            tcp_states: 0,
             gen_bumps: 0,
             long_first: std::collections::VecDeque::new(),
             long_head: f64::INFINITY,
@@ -492,11 +497,6 @@ impl ConnTracker {
     /// Estimated bytes held by the table, the connections and the timers
     /// (TCP state and tunnel records counted at their allocation size).
     pub fn memory_bytes(&self) -> usize {
-        let tcp = self
-            .conns
-            .iter()
-            .filter(|c| matches!(c.state, ProtoState::Tcp(_)))
-            .count();
         self.table.memory()
             + self.conns.memory()
             + self.meta.capacity() * core::mem::size_of::<Meta>()
@@ -506,8 +506,10 @@ impl ConnTracker {
             + self.export_first.capacity() * 16
             + self.xstate.capacity() * core::mem::size_of::<export::ExportState>()
             + self.evict_queue.capacity() * 8
-            + tcp * core::mem::size_of::<TcpConn>()
+            + self.tcp_states * core::mem::size_of::<TcpConn>()
+            + self.vlans.capacity() * (4 + core::mem::size_of::<[Option<u16>; 2]>())
             + self.tunnels.capacity() * (4 + core::mem::size_of::<TunnelInfo>())
+            + self.long_prev.capacity() * (4 + core::mem::size_of::<LastReport>())
     }
 
     /// A new uid from the tracker's generator (also used for IP tunnels).
@@ -684,6 +686,9 @@ impl ConnTracker {
             self.vlans.remove(&idx);
         }
         self.free.push(idx);
+        if matches!(conn.state, ProtoState::Tcp(_)) {
+            self.tcp_states = self.tcp_states.saturating_sub(1);
+        }
         self.stats.open = self.stats.open.saturating_sub(1);
         let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
         *p = p.saturating_sub(1);
@@ -1262,7 +1267,19 @@ impl ConnTracker {
         if self.cfg.max_connections > 0 {
             self.note_new(idx);
         }
-        self.stats.peak_open = self.stats.peak_open.max(self.stats.open);
+        if matches!(
+            self.conns[idx as usize],
+            Some(Conn {
+                state: ProtoState::Tcp(_),
+                ..
+            })
+        ) {
+            self.tcp_states += 1;
+        }
+        if self.stats.open > self.stats.peak_open {
+            self.stats.peak_open = self.stats.open;
+            self.stats.peak_bytes = self.memory_bytes();
+        }
     }
 
     /// Remembers an FTP data connection announced on a control connection
