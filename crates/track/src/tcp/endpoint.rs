@@ -37,6 +37,11 @@ impl Holes {
     pub(super) fn vec(&mut self, e: usize) -> &mut Intervals {
         &mut self.0.get_or_insert_with(Default::default)[e]
     }
+    /// No side has intervals (nothing allocated).
+    #[inline]
+    pub(super) fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
     #[inline]
     pub(super) fn is_empty(&self, e: usize) -> bool {
         self.as_slice(e).is_empty()

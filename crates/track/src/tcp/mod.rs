@@ -34,6 +34,22 @@ const HIST_DATA_PKT: u16 = 0x10;
 const HIST_ACK_PKT: u16 = 0x20;
 const HIST_MULTI_FLAG_PKT: u16 = 0x40;
 
+#[cfg(test)]
+thread_local! {
+    /// Tests turn the fast path off to compare it with the general one.
+    pub(crate) static FAST_PATH: core::cell::Cell<bool> = const { core::cell::Cell::new(true) };
+}
+
+/// Whether `process` may take [`TcpConn::process_established`]: always,
+/// except in tests that compare it with the general path.
+#[inline(always)]
+fn fast_path_enabled() -> bool {
+    #[cfg(test)]
+    return FAST_PATH.get();
+    #[cfg(not(test))]
+    true
+}
+
 /// A TCP endpoint's state (`TCP_ENDPOINT_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum EpState {
@@ -283,6 +299,10 @@ impl TcpConn {
 
         self.set_partial_status(flags, e == ORIG);
 
+        if self.process_established(conn, ctx, e, seg) {
+            return e;
+        }
+
         let mut seg_len = len;
         if flags.syn() {
             seg_len += 1;
@@ -359,12 +379,12 @@ impl TcpConn {
         let (do_close, gen_event) =
             self.update_state_machine(conn, ctx, &mut e, &mut p, seg, delta_last);
 
-        let mut gaps = [None, None, None, None];
+        let mut gaps = [GapReport::default(); 4];
         let mut ngaps = 0;
         if flags.ack() {
-            self.ack_received(p, rel_ack, &mut |g| {
+            self.ack_received(p, rel_ack, |g| {
                 if ngaps < gaps.len() {
-                    gaps[ngaps] = Some(g);
+                    gaps[ngaps] = g;
                     ngaps += 1;
                 }
             });
@@ -385,10 +405,98 @@ impl TcpConn {
             self.connection_closed(conn, ctx, e, p, gen_event);
         }
 
-        for g in gaps.iter().flatten() {
+        for g in &gaps[..ngaps] {
             self.report_gap(conn, g);
         }
         e
+    }
+
+    /// The common segment, without the general state machine: ACK set and
+    /// no SYN, FIN or RST, both sides established, neither side's FIN
+    /// seen, no out-of-order data buffered. These are most packets of a
+    /// connection, and for them most of `process` is branches that cannot
+    /// be taken; what is left is below, step for step in the same order
+    /// (the test `fast_path_matches_general` runs random segments both
+    /// ways). Returns false, having changed nothing, for any other segment.
+    #[inline]
+    fn process_established(
+        &mut self,
+        conn: &mut Conn,
+        ctx: &mut TimerCtx<'_>,
+        e: usize,
+        seg: &Segment,
+    ) -> bool {
+        const CONTROL: u8 = TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::ACK;
+        let p = 1 - e;
+        let (me, peer) = (&self.ep[e], &self.ep[p]);
+        if seg.flags.0 & CONTROL != TcpFlags::ACK
+            || me.state != EpState::Established
+            || peer.state != EpState::Established
+            || me.fin_seen
+            || peer.fin_seen
+            || !self.holes.is_none()
+            || !fast_path_enabled()
+        {
+            return false;
+        }
+        let len = seg.len;
+        // init_endpoint: nothing for an established side without SYN.
+        let (rel_seq, seq_underflow) = me.relative_seq(seg.seq, me.last_seq, me.seq_wraps);
+
+        // update_history without SYN/FIN/RST.
+        let m = |mask| Self::side_mask(e, mask);
+        if len > 0 {
+            conn.check_history(m(HIST_DATA_PKT), Self::letter(e, b'D'));
+        } else {
+            conn.check_history(m(HIST_ACK_PKT), Self::letter(e, b'A'));
+        }
+        // Zero window: neither side closed nor reset here.
+        if seg.window == 0 {
+            let mut n = self.ep[e].win0_cnt;
+            conn.scaled_history(Self::letter(e, b'W'), &mut n);
+            self.ep[e].win0_cnt = n;
+        }
+        if !self.both_closed() {
+            conn.last = ctx.now;
+        }
+
+        // The acknowledgement (the peer is not inactive, no RST).
+        let peer = &mut self.ep[p];
+        let (r, under) = peer.relative_seq(seg.ack, peer.ack_seq, peer.ack_wraps);
+        let rel_ack = if under { 0 } else { r };
+        if !under {
+            let delta = seq_delta(seg.ack, peer.ack_seq);
+            if !(seg.ack == 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0 {
+                peer.update_ack_seq(seg.ack);
+            }
+        }
+
+        // update_last_seq: no SYN/RST/FIN, not reset.
+        let me = &mut self.ep[e];
+        let seq_one_past = seg.seq.wrapping_add(len);
+        if seq_delta(seq_one_past, me.last_seq) > 0 {
+            me.update_last_seq(seq_one_past);
+        } else if len > 0 {
+            let mut n = me.rxmt_cnt;
+            conn.scaled_history(Self::letter(e, b'T'), &mut n);
+            self.ep[e].rxmt_cnt = n;
+        }
+        self.ep[e].done_something = true;
+        // The state machine has nothing to do for an established side
+        // without SYN/FIN/RST, and check_eof nothing while no FIN was seen
+        // and neither side is closed or reset.
+
+        // With nothing buffered out of order the peer's reassembler
+        // reports at most one gap.
+        let mut gap = None;
+        self.ack_received(p, rel_ack, |g| gap = Some(g));
+        if len > 0 && !seq_underflow && seg.complete {
+            self.data_sent(e, rel_seq, u64::from(len));
+        }
+        if let Some(g) = gap {
+            self.report_gap(conn, &g);
+        }
+        true
     }
 
     fn report_gap(&mut self, conn: &mut Conn, g: &GapReport) {
@@ -806,6 +914,167 @@ fn rstos0_history(h: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod fast_path {
+        //! `process_established` against the general path: random segment
+        //! sequences on one connection (mostly in-order data and ACKs, with
+        //! retransmissions, holes, zero windows, handshakes, FINs and RSTs)
+        //! must give the same records with the fast path on and off.
+
+        use connwatch_tracegen::packet::{self, tcp_flags, Ip, IpPair, Link, Tcp};
+        use connwatch_wire::{Frame, LinkType, Timestamp};
+        use proptest::prelude::*;
+        use proptest::test_runner::Config;
+        use std::net::Ipv4Addr;
+
+        use super::super::FAST_PATH;
+        use crate::{ConnEvent, PacketAnalyzer, TrackerConfig};
+
+        const SYN: u8 = tcp_flags::SYN;
+        const FIN: u8 = tcp_flags::FIN;
+        const RST: u8 = tcp_flags::RST;
+        const ACK: u8 = tcp_flags::ACK;
+        const PSH: u8 = tcp_flags::PSH;
+
+        #[derive(Debug, Clone)]
+        struct Step {
+            from_resp: bool,
+            flags: u8,
+            len: usize,
+            /// How the sequence number relates to the sender's next one:
+            /// 0 in order, 1 retransmission, 2 ahead (a hole).
+            seq_kind: u8,
+            ack_back: u32,
+            zero_window: bool,
+            gap_ns: i64,
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            (
+                any::<bool>(),
+                prop_oneof![
+                    12 => Just(ACK),
+                    6 => Just(ACK | PSH),
+                    1 => Just(SYN),
+                    1 => Just(SYN | ACK),
+                    1 => Just(FIN | ACK),
+                    1 => Just(RST),
+                    1 => Just(RST | ACK),
+                    1 => Just(0u8),
+                ],
+                prop_oneof![2 => Just(0usize), 3 => 1usize..300],
+                prop_oneof![8 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
+                prop_oneof![6 => Just(0u32), 1 => 1u32..3000, 1 => Just(u32::MAX - 100)],
+                prop::bool::weighted(0.05),
+                prop_oneof![Just(1_000i64), Just(50_000_000), Just(6_000_000_000)],
+            )
+                .prop_map(
+                    |(from_resp, flags, len, seq_kind, ack_back, zero_window, gap_ns)| Step {
+                        from_resp,
+                        flags,
+                        len,
+                        seq_kind,
+                        ack_back,
+                        zero_window,
+                        gap_ns,
+                    },
+                )
+        }
+
+        /// Runs the steps after a handshake; rows rendered for comparison.
+        fn run(steps: &[Step], seq_base: [u32; 2], fast: bool) -> Vec<String> {
+            FAST_PATH.set(fast);
+            let hosts = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
+            let ports = [40_000u16, 5000];
+            let mut next = [seq_base[0], seq_base[1]];
+            let mut an = PacketAnalyzer::new(TrackerConfig {
+                uid_seed: 1,
+                ..Default::default()
+            });
+            let mut rows = Vec::new();
+            let mut ts = connwatch_tracegen::DEFAULT_START;
+            let handshake = [(0, SYN, 0u8), (1, SYN | ACK, 0), (0, ACK, 0)];
+            let all = handshake
+                .iter()
+                .map(|&(side, flags, _)| Step {
+                    from_resp: side == 1,
+                    flags,
+                    len: 0,
+                    seq_kind: 0,
+                    ack_back: 0,
+                    zero_window: false,
+                    gap_ns: 1_000,
+                })
+                .chain(steps.iter().cloned());
+            for st in all {
+                let s = usize::from(st.from_resp);
+                let seq = match st.seq_kind {
+                    0 => next[s],
+                    1 => next[s].wrapping_sub(st.len.max(1) as u32),
+                    _ => next[s].wrapping_add(500),
+                };
+                if st.flags & SYN != 0 {
+                    next[s] = seq.wrapping_add(1);
+                } else if st.seq_kind != 1 {
+                    next[s] = seq.wrapping_add(st.len as u32 + u32::from(st.flags & FIN != 0));
+                }
+                let tcp = Tcp {
+                    src_port: ports[s],
+                    dst_port: ports[1 - s],
+                    seq,
+                    ack: next[1 - s].wrapping_sub(st.ack_back),
+                    flags: st.flags,
+                    window: if st.zero_window { 0 } else { 65_535 },
+                    options: &[],
+                };
+                let ip = Ip::new(IpPair::V4(hosts[s], hosts[1 - s]));
+                let mut buf = Vec::new();
+                packet::tcp(
+                    &mut buf,
+                    &Link::default(),
+                    &ip,
+                    &tcp,
+                    packet::filler(st.len),
+                );
+                ts += st.gap_ns;
+                an.handle_frame(&Frame {
+                    ts: Timestamp(ts),
+                    link: LinkType::ETHERNET,
+                    data: &buf,
+                    wire_len: buf.len() as u32,
+                    interface: 0,
+                });
+                // Live state too, so a difference shows where it arises.
+                rows.extend(an.tracker_ref().live().map(|r| format!("live {r:?}")));
+            }
+            an.finish();
+            for ev in an.tracker().drain_events() {
+                if let ConnEvent::Finished(r) = ev {
+                    rows.push(format!("{r:?}"));
+                }
+            }
+            FAST_PATH.set(true);
+            rows
+        }
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+                failure_persistence: None,
+                ..Config::default()
+            })]
+
+            #[test]
+            fn fast_path_matches_general(
+                steps in prop::collection::vec(step(), 1..80),
+                base in prop_oneof![Just([1000u32, 0xffff_f000]), any::<[u32; 2]>()],
+            ) {
+                let fast = run(&steps, base, true);
+                let general = run(&steps, base, false);
+                prop_assert_eq!(fast, general);
+            }
+        }
+    }
 
     #[test]
     fn rstos0_pattern() {

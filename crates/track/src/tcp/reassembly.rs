@@ -12,12 +12,12 @@ const MAX_INITIAL_WINDOW: u64 = 16_384;
 /// `tcp_max_above_hole_without_any_acks`.
 const MAX_ABOVE_HOLE_WITHOUT_ACKS: u64 = 16_384;
 /// `tcp_excessive_data_without_further_acks`.
-/// `tcp_excessive_data_without_further_acks`.
 const EXCESSIVE_DATA_WITHOUT_ACKS: u64 = 10 * 1024 * 1024;
 /// Out-of-order intervals kept per endpoint before giving up on reassembly.
 const MAX_HOLES: usize = 64;
 
 /// A gap the reassembler reported.
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct GapReport {
     pub(super) side: usize,
     pub(super) len: u64,
@@ -106,7 +106,10 @@ impl TcpConn {
 
     /// The peer acknowledged up to `seq` of endpoint `e`'s data
     /// (`TCP_Reassembler::AckReceived` + `TrimToSeq` + `Undelivered`).
-    pub(super) fn ack_received(&mut self, e: usize, seq: u64, report: &mut dyn FnMut(GapReport)) {
+    // Generic over the callback so that it is inlined (it only stores the
+    // report) rather than called through a pointer on every ACK.
+    #[inline]
+    pub(super) fn ack_received(&mut self, e: usize, seq: u64, mut report: impl FnMut(GapReport)) {
         let is_partial = self.is_partial;
         let ep = &mut self.ep[e];
         let holes = &mut self.holes;
