@@ -7,8 +7,8 @@ use crate::config::Timeout;
 
 use crate::counters::Counters;
 use crate::hist_store::HistStore;
-use crate::key::FlowKey;
 use crate::record::{Proto, ServiceList, TunnelParents};
+use crate::stored_key::{StoredKey, V6Addrs};
 use crate::tcp::TcpConn;
 use crate::uid::Uid;
 
@@ -143,8 +143,9 @@ impl Counter for u16 {
 /// A tracked connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    /// The flow key; its `proto` is the IP protocol.
-    pub key: FlowKey,
+    /// The flow key (IPv6 addresses in the tracker's `V6Addrs`); its
+    /// `proto` is the IP protocol.
+    pub key: StoredKey,
     /// The uid, as the generator state it comes from
     /// ([`Uid::from_state`]): 8 bytes instead of 12.
     pub uid_state: u64,
@@ -156,14 +157,14 @@ pub(crate) struct Conn {
     pub hist_seen: u16,
     /// Packets and IP bytes counted per side (ConnSize).
     pub counts: Counters,
-    pub inactivity: Timeout,
     /// `CF_*` bits: orientation, whether the connection has VLANs or a
     /// tunnel record in the tracker's side tables, whether it was flipped
     /// late, and the flow-export `EXPORT_*` bits.
     pub cflags: u8,
     pub service: ServiceList,
     /// Protocol parsers attached by port that can turn a connection
-    /// around (`PARSER_*` bits).
+    /// around (`PARSER_*` bits, the low four), and in the high four the
+    /// inactivity timeout class ([`Conn::inactivity`]).
     pub parsers: u8,
     /// Flow export: IP ToS of the first packet.
     pub export_tos: u8,
@@ -238,27 +239,69 @@ impl Conn {
         }
     }
 
+    /// The inactivity timeout class (Zeek's `inactivity_timeout` of the
+    /// connection).
+    #[inline]
+    pub fn inactivity(&self) -> Timeout {
+        match self.parsers >> 4 {
+            1 => Timeout::Udp,
+            2 => Timeout::Tcp,
+            3 => Timeout::Icmp,
+            4 => Timeout::UnknownIp,
+            5 => Timeout::Interactive,
+            6 => Timeout::Flow,
+            _ => Timeout::Unset,
+        }
+    }
+
+    /// Sets the inactivity timeout class.
+    #[inline]
+    pub fn set_inactivity(&mut self, t: Timeout) {
+        let bits = match t {
+            Timeout::Unset => 0,
+            Timeout::Udp => 1,
+            Timeout::Tcp => 2,
+            Timeout::Icmp => 3,
+            Timeout::UnknownIp => 4,
+            Timeout::Interactive => 5,
+            Timeout::Flow => 6,
+        };
+        self.parsers = (self.parsers & 0x0f) | (bits << 4);
+    }
+
     /// The IP protocol number.
     #[inline]
     pub fn ip_proto(&self) -> u8 {
         self.key.proto
     }
 
-    /// Originator (address, port).
-    pub fn orig(&self) -> (core::net::IpAddr, u16) {
+    /// Originator (address, port); `v6` holds the addresses of keys that
+    /// are not IPv4.
+    pub fn orig(&self, v6: &V6Addrs) -> (core::net::IpAddr, u16) {
+        let (a, b) = self.key.addrs(v6);
         if self.orig_is_a() {
-            (self.key.addr_a(), self.key.pa)
+            (a, self.key.pa)
         } else {
-            (self.key.addr_b(), self.key.pb)
+            (b, self.key.pb)
         }
     }
 
     /// Responder (address, port).
-    pub fn resp(&self) -> (core::net::IpAddr, u16) {
+    pub fn resp(&self, v6: &V6Addrs) -> (core::net::IpAddr, u16) {
+        let (a, b) = self.key.addrs(v6);
         if self.orig_is_a() {
-            (self.key.addr_b(), self.key.pb)
+            (b, self.key.pb)
         } else {
-            (self.key.addr_a(), self.key.pa)
+            (a, self.key.pa)
+        }
+    }
+
+    /// Originator port without building addresses.
+    pub fn orig_port(&self) -> u16 {
+        if self.orig_is_a() {
+            self.key.pa
+        } else {
+            self.key.pb
         }
     }
 
@@ -308,7 +351,7 @@ mod tests {
     use super::*;
 
     fn conn() -> Conn {
-        let (key, _) = FlowKey::new(
+        let (key, _) = crate::key::FlowKey::new(
             "10.0.0.1".parse().unwrap(),
             1,
             "10.0.0.2".parse().unwrap(),
@@ -317,7 +360,7 @@ mod tests {
             false,
         );
         Conn {
-            key,
+            key: StoredKey::store(&key, 0, &mut V6Addrs::default()),
             uid_state: 0,
             start: Timestamp(0),
             last: Timestamp(0),
@@ -325,7 +368,6 @@ mod tests {
             history: HistStore::new(),
             hist_seen: 0,
             counts: Counters::default(),
-            inactivity: Timeout::Udp,
             cflags: CF_ORIG_IS_A,
             service: ServiceList::default(),
             parsers: 0,
@@ -359,10 +401,29 @@ mod tests {
         // records sit in a side table, `missed_bytes` in the TCP state, and
         // `ProtoState` keeps its tag in a niche of `PlainState`.
         // Flags share `cflags`, and `hist_seen` is 16 bits.
-        assert_eq!(core::mem::size_of::<Conn>(), 144);
-        assert_eq!(core::mem::size_of::<Option<Conn>>(), 144);
+        assert_eq!(core::mem::size_of::<Conn>(), 120);
+        assert_eq!(core::mem::size_of::<Option<Conn>>(), 120);
         assert_eq!(core::mem::size_of::<PlainState>(), 24);
         assert_eq!(core::mem::size_of::<ProtoState>(), 24);
+    }
+
+    #[test]
+    fn inactivity_class_shares_the_parser_byte() {
+        let mut c = conn();
+        c.parsers = PARSER_DNS | PARSER_NTP_FLIPPED;
+        for t in [
+            Timeout::Unset,
+            Timeout::Udp,
+            Timeout::Tcp,
+            Timeout::Icmp,
+            Timeout::UnknownIp,
+            Timeout::Interactive,
+            Timeout::Flow,
+        ] {
+            c.set_inactivity(t);
+            assert_eq!(c.inactivity(), t);
+            assert_eq!(c.parsers & 0x0f, PARSER_DNS | PARSER_NTP_FLIPPED);
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod record;
 pub mod service;
 pub mod site;
 mod slab;
+mod stored_key;
 mod table;
 mod tcp;
 pub mod timers;

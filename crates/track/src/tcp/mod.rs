@@ -718,7 +718,7 @@ impl TcpConn {
     /// Zeek's `connection_established` event and the script reaction in
     /// `base/protocols/conn/inactivity.zeek`.
     fn connection_established(&mut self, conn: &mut Conn, ctx: &mut TimerCtx<'_>) {
-        let (_, orig_p) = conn.orig();
+        let orig_p = conn.orig_port();
         let mut service_port = conn.resp_port();
         let servers = &ctx.cfg.tcp_server_ports;
         if self.ep[ORIG].state == EpState::Inactive

@@ -67,7 +67,7 @@ impl ConnTracker {
         let remove = match item.kind() {
             TimerKind::LongReport | TimerKind::Export => false,
             TimerKind::Inactivity => {
-                let timeout = self.cfg.timeout(conn.inactivity).as_secs_f64();
+                let timeout = self.cfg.timeout(conn.inactivity()).as_secs_f64();
                 let expiry = conn.last.as_zeek_secs() + timeout;
                 if expiry <= t {
                     ended = expiry;

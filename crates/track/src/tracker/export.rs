@@ -28,6 +28,7 @@
 //! the connection: a packet for a record the inactive timeout closed opens
 //! a new one.
 
+use crate::stored_key::V6Addrs;
 use connwatch_wire::netflow::{EndReason, FlowRecord, FlowSide};
 use connwatch_wire::Timestamp;
 
@@ -205,7 +206,7 @@ impl ConnTracker {
         if st.open_since.is_none() && conn.cflags & EXPORT_CLOSED == 0 {
             st.open_since = Some(conn.start.0);
         }
-        let rec = flow_record(st, conn, vlan, reason, now);
+        let rec = flow_record(st, conn, &self.v6addrs, vlan, reason, now);
         st.open_since = None;
         st.epoch = st.epoch.wrapping_add(1);
         if let Some(rec) = rec {
@@ -222,7 +223,7 @@ impl ConnTracker {
         let Some(st) = self.xstate.get_mut(idx as usize) else {
             return;
         };
-        if let Some(rec) = flow_record(st, conn, vlan, reason, at) {
+        if let Some(rec) = flow_record(st, conn, &self.v6addrs, vlan, reason, at) {
             self.flows.push(rec);
         }
     }
@@ -282,6 +283,7 @@ fn history_flags(history: &[u8], from: usize) -> ([u8; 2], bool) {
 fn flow_record(
     st: &mut ExportState,
     conn: &Conn,
+    v6: &V6Addrs,
     vlan: Option<u16>,
     reason: EndReason,
     at: Timestamp,
@@ -301,8 +303,8 @@ fn flow_record(
     let (icmp_fwd, icmp_rev) = if conn.proto == Proto::Icmp {
         // Zeek's ICMP "ports": the originator's type, then the counterpart
         // type for request/reply pairs (code unknown: 0), else the code.
-        let (a, t) = conn.orig();
-        let (_, p) = conn.resp();
+        let (a, t) = conn.orig(v6);
+        let p = conn.resp_port();
         match super::icmp_counterpart(a.is_ipv6(), t as u8) {
             Some(c) if u16::from(c) == p => (t << 8, p << 8),
             _ => (t << 8 | (p & 0xff), 0),
@@ -335,8 +337,8 @@ fn flow_record(
     if fwd.packets == 0 && rev.packets == 0 {
         return None;
     }
-    let (src, sp) = conn.orig();
-    let (dst, dp) = conn.resp();
+    let (src, sp) = conn.orig(v6);
+    let (dst, dp) = conn.resp(v6);
     let (src_port, dst_port) = if conn.proto == Proto::Icmp {
         (0, icmp_fwd)
     } else {

@@ -35,6 +35,7 @@ use crate::hist_store::HistStore;
 use crate::key::FlowKey;
 use crate::long_conn::NOT_WATCHED;
 use crate::record::{ConnState, History, Proto, ServiceList};
+use crate::stored_key::StoredKey;
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
@@ -133,9 +134,11 @@ impl ConnTracker {
         let (key, src_is_a) = FlowKey::new(src, sport, dst, dport, f.protocol, one_way);
         let hash = self.hash(&key);
         let found = {
-            let conns = &self.conns;
+            let (conns, v6) = (&self.conns, &self.v6addrs);
             self.table.find(hash, |i| {
-                conns[i as usize].as_ref().is_some_and(|c| c.key == key)
+                conns[i as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.key.matches(&key, hash, v6))
             })
         };
         let idle = self.cfg.flows.idle_timeout;
@@ -178,7 +181,7 @@ impl ConnTracker {
             // started first.
             let earlier = side.start < conn.start;
             let tie = side.start == conn.start;
-            let (o_port, r_port) = (conn.orig().1, conn.resp().1);
+            let (o_port, r_port) = (conn.orig_port(), conn.resp_port());
             let flip = earlier || (tie && tie_says_flip(&self.cfg, proto, v6, o_port, r_port));
             if flip {
                 conn.set_orig_is_a(!conn.orig_is_a());
@@ -286,7 +289,7 @@ impl ConnTracker {
             Proto::Unknown => false,
         };
         let mut conn = Conn {
-            key,
+            key: StoredKey::store(&key, hash, &mut self.v6addrs),
             uid_state: self.uids.next_state(),
             start: side.start,
             last: side.end,
@@ -294,7 +297,6 @@ impl ConnTracker {
             history: HistStore::new(),
             hist_seen: 0,
             counts: Counters::default(),
-            inactivity: Timeout::Unset,
             cflags: 0,
             service: ServiceList::default(),
             parsers: 0,

@@ -23,6 +23,7 @@ use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
 use crate::record::{ConnEvent, ConnRecord, ConnState, Proto, Service, ServiceList};
 use crate::service;
 use crate::slab::Slab;
+use crate::stored_key::{StoredKey, V6Addrs};
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
 use crate::timers::TimerWheel;
@@ -159,16 +160,16 @@ impl TimerCtx<'_> {
 
     /// `Connection::SetInactivityTimeout`.
     pub fn set_inactivity_timeout(&mut self, conn: &mut Conn, class: Timeout) {
-        if class == conn.inactivity {
+        if class == conn.inactivity() {
             return;
         }
         let timeout = self.cfg.timeout(class);
-        if timeout == self.cfg.timeout(conn.inactivity) {
-            conn.inactivity = class;
+        if timeout == self.cfg.timeout(conn.inactivity()) {
+            conn.set_inactivity(class);
             return;
         }
         self.meta.inactivity_epoch = self.meta.inactivity_epoch.wrapping_add(1);
-        conn.inactivity = class;
+        conn.set_inactivity(class);
         if timeout.as_nanos() != 0 {
             self.wheel.push(
                 conn.last.as_zeek_secs() + timeout.as_secs_f64(),
@@ -342,6 +343,8 @@ pub struct ConnTracker {
     gen_bumps: u32,
     /// Tunnel bookkeeping of the connections with `CF_TUNNEL`, by slot.
     tunnels: hashbrown::HashMap<u32, TunnelInfo>,
+    /// Addresses of the connections whose keys are not IPv4.
+    v6addrs: V6Addrs,
     /// Outer and inner VLAN of the connections with `CF_VLAN`, by slot.
     vlans: hashbrown::HashMap<u32, [Option<u16>; 2]>,
     /// First-threshold reports of watched connections, in deadline order:
@@ -463,6 +466,7 @@ impl ConnTracker {
             long_prev: hashbrown::HashMap::new(),
             tunnels: hashbrown::HashMap::new(),
             vlans: hashbrown::HashMap::new(),
+            v6addrs: V6Addrs::default(),
             timers_live: 0,
             tcp_states: 0,
             gen_bumps: 0,
@@ -507,6 +511,7 @@ impl ConnTracker {
             + self.xstate.capacity() * core::mem::size_of::<export::ExportState>()
             + self.evict_queue.capacity() * 8
             + self.tcp_states * core::mem::size_of::<TcpConn>()
+            + self.v6addrs.memory()
             + self.vlans.capacity() * (4 + core::mem::size_of::<[Option<u16>; 2]>())
             + self.tunnels.capacity() * (4 + core::mem::size_of::<TunnelInfo>())
             + self.long_prev.capacity() * (4 + core::mem::size_of::<LastReport>())
@@ -673,12 +678,13 @@ impl ConnTracker {
         let m = &mut self.meta[idx as usize];
         m.gen = m.gen.wrapping_add(1);
         self.gen_bumps = self.gen_bumps.saturating_add(1);
-        let hash = self.hash(&conn.key);
+        let hash = self.hash(&conn.key.key(&self.v6addrs));
         self.table.remove(hash, idx);
         if conn.long_next > 0 {
             self.long_prev.remove(&idx);
         }
         let rec = self.record(idx, &conn);
+        conn.key.release(&mut self.v6addrs);
         if conn.cflags & CF_TUNNEL != 0 {
             self.tunnels.remove(&idx);
         }
@@ -720,8 +726,8 @@ impl ConnTracker {
 
     /// Builds the conn.log record of a connection as it stands.
     fn record(&self, idx: u32, conn: &Conn) -> ConnRecord {
-        let (orig_h, orig_p) = conn.orig();
-        let (resp_h, resp_p) = conn.resp();
+        let (orig_h, orig_p) = conn.orig(&self.v6addrs);
+        let (resp_h, resp_p) = conn.resp(&self.v6addrs);
         let mut history = conn.history.to_history();
         let mut sampling = 0;
         let (bytes, conn_state) = match &conn.state {
@@ -729,7 +735,7 @@ impl ConnTracker {
             ProtoState::Flow(st) => {
                 history = flows::flow_history(conn.proto, st, conn.counts.pkts_both());
                 sampling = st.sampling;
-                let v6 = conn.key.addr_a().is_ipv6();
+                let v6 = orig_h.is_ipv6();
                 let est = |s: usize| {
                     flows::payload_estimate(
                         conn.proto,
@@ -855,7 +861,7 @@ impl ConnTracker {
         if c.parsers & PARSER_DNS != 0 && c.parsers & PARSER_DNS_SEEN == 0 && payload.len() >= 12 {
             c.parsers |= PARSER_DNS_SEEN;
             let is_response = payload[2] & 0x80 != 0;
-            let resp_multicast = is_multicast(c.resp().0);
+            let resp_multicast = is_multicast(c.resp(&self.v6addrs).0);
             flip = is_response && is_orig && !resp_multicast;
         }
         if c.parsers & PARSER_NTP != 0 && c.parsers & PARSER_NTP_FLIPPED == 0 && payload.len() >= 48
@@ -904,9 +910,11 @@ impl ConnTracker {
         let hash = self.hash(&key);
 
         let found = {
-            let conns = &self.conns;
+            let (conns, v6) = (&self.conns, &self.v6addrs);
             self.table.find(hash, |i| {
-                conns[i as usize].as_ref().is_some_and(|c| c.key == key)
+                conns[i as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.key.matches(&key, hash, v6))
             })
         };
 
@@ -934,7 +942,7 @@ impl ConnTracker {
             None => self.create(pkt, key, hash, src_is_a, proto, sport, dport)?,
         };
 
-        let cfg = &self.cfg;
+        let (cfg, v6) = (&self.cfg, &self.v6addrs);
         let conn = self.conns[idx as usize].as_mut()?;
         let mut is_orig = src_is_a == conn.orig_is_a();
         let mut ctx = TimerCtx {
@@ -968,7 +976,7 @@ impl ConnTracker {
                     };
                     let mut side = tcp.process(conn, &mut ctx, is_orig, &seg);
                     conn.count_packet(side, ip_len);
-                    if dns_tcp_flip(conn, side == ORIG, t.payload) {
+                    if dns_tcp_flip(conn, v6, side == ORIG, t.payload) {
                         // Over TCP the counters follow the hosts.
                         conn.flip_common();
                         tcp.flip();
@@ -1003,7 +1011,7 @@ impl ConnTracker {
                         if let Some(ch) =
                             service::tcp_payload(&mut tcp.det, &mut conn.service, &inp)
                         {
-                            announced = Some((ch, conn.orig().0, conn.resp().0));
+                            announced = Some((ch, conn.orig(v6).0, conn.resp(v6).0));
                         }
                     }
                     true
@@ -1154,7 +1162,7 @@ impl ConnTracker {
             t
         });
         let mut conn = Conn {
-            key,
+            key: StoredKey::store(&key, hash, &mut self.v6addrs),
             uid_state: self.uids.next_state(),
             start: pkt.ts,
             last: pkt.ts,
@@ -1162,7 +1170,6 @@ impl ConnTracker {
             history: HistStore::new(),
             hist_seen: 0,
             counts: Counters::default(),
-            inactivity: Timeout::Unset,
             cflags: if src_is_a { CF_ORIG_IS_A } else { 0 },
             service: ServiceList::default(),
             parsers: 0,
@@ -1249,8 +1256,8 @@ impl ConnTracker {
                 // No lists to consult: skip building the addresses.
                 0
             } else {
-                let (orig, _) = conn.orig();
-                let (resp, resp_port) = conn.resp();
+                let (orig, _) = conn.orig(&self.v6addrs);
+                let (resp, resp_port) = conn.resp(&self.v6addrs);
                 long_conn::schedule_for(long, orig, resp, resp_port, proto)
             };
         }
@@ -1313,8 +1320,8 @@ impl ConnTracker {
     /// `scheduled_analyzer_applied`); the announcement is used up.
     fn match_expected(&mut self, conn: &mut Conn, now: Timestamp) {
         self.expected.retain(|x| x.deadline > now);
-        let (orig, _) = conn.orig();
-        let (resp, resp_port) = conn.resp();
+        let (orig, _) = conn.orig(&self.v6addrs);
+        let (resp, resp_port) = conn.resp(&self.v6addrs);
         let hit = self.expected.iter().position(|x| {
             same_addr(x.orig, orig) && same_addr(x.resp, resp) && x.resp_port == resp_port
         });
@@ -1344,13 +1351,13 @@ impl ConnTracker {
 /// The DNS analyzer on a TCP connection: the first message (after its
 /// 2-byte length) being a response sent by the originator turns the
 /// connection around, unless the responder is a multicast address.
-fn dns_tcp_flip(conn: &mut Conn, is_orig: bool, payload: &[u8]) -> bool {
+fn dns_tcp_flip(conn: &mut Conn, v6: &V6Addrs, is_orig: bool, payload: &[u8]) -> bool {
     if conn.parsers & PARSER_DNS == 0 || conn.parsers & PARSER_DNS_SEEN != 0 || payload.len() < 14 {
         return false;
     }
     conn.parsers |= PARSER_DNS_SEEN;
     let is_response = payload[4] & 0x80 != 0;
-    is_response && is_orig && !is_multicast(conn.resp().0)
+    is_response && is_orig && !is_multicast(conn.resp(v6).0)
 }
 
 /// Address equality that treats an IPv4 address and its IPv4-mapped IPv6

@@ -1,0 +1,246 @@
+//! `StoredKey`: a connection's flow key as its `Conn` keeps it, 16 bytes
+//! instead of a [`FlowKey`]'s 38.
+//!
+//! A [`FlowKey`] holds both addresses as 16 bytes so that IPv4 and IPv6
+//! keys compare and hash alike; for the IPv4 connections that are most of
+//! any table, 24 of those bytes are the IPv4-mapped prefix. A stored key
+//! keeps IPv4 addresses as two `u32`s. An IPv6 connection's addresses go
+//! to [`V6Addrs`], a slab in the tracker, and its stored key keeps their
+//! index and a 32-bit fingerprint (the high half of the flow hash), so a
+//! lookup that lands on the wrong IPv6 connection is almost always turned
+//! away without reading the slab; a match is always confirmed on all 32
+//! address bytes.
+
+use core::net::{IpAddr, Ipv4Addr};
+
+use crate::key::{to_ip, FlowKey};
+
+/// The two addresses of the IPv6 connections, by index, with a free list.
+#[derive(Debug, Default)]
+pub(crate) struct V6Addrs {
+    addrs: Vec<[[u8; 16]; 2]>,
+    free: Vec<u32>,
+}
+
+impl V6Addrs {
+    /// Files a pair of addresses; returns its index.
+    fn insert(&mut self, pair: [[u8; 16]; 2]) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.addrs[i as usize] = pair;
+            i
+        } else {
+            self.addrs.push(pair);
+            (self.addrs.len() - 1) as u32
+        }
+    }
+
+    /// The pair at `i` (zeros if there is none: a bug, but no panic).
+    #[inline]
+    fn get(&self, i: u32) -> [[u8; 16]; 2] {
+        self.addrs.get(i as usize).copied().unwrap_or_default()
+    }
+
+    /// Bytes held.
+    pub fn memory(&self) -> usize {
+        self.addrs.capacity() * 32 + self.free.capacity() * 4
+    }
+}
+
+/// `StoredKey::flags` bit: the addresses are in [`V6Addrs`] (an IPv6 key,
+/// or any key with an address that is not IPv4-mapped).
+const IN_SLAB: u8 = 0x80;
+
+/// The IPv4-mapped form of an IPv4 address, as a big-endian integer.
+#[inline]
+fn mapped(x: u32) -> u128 {
+    0xffff_0000_0000 | u128::from(x)
+}
+
+/// Whether a key address is IPv4-mapped.
+#[inline]
+fn is_mapped(b: &[u8; 16]) -> bool {
+    u128::from_be_bytes(*b) >> 32 == 0xffff
+}
+
+/// A flow key as stored in a connection (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StoredKey {
+    /// IPv4: address `a`. Otherwise: index in [`V6Addrs`].
+    a: u32,
+    /// IPv4: address `b`. Otherwise: fingerprint (flow hash >> 32).
+    b: u32,
+    /// Port of `a` (ICMP: type or counterpart).
+    pub pa: u16,
+    /// Port of `b`.
+    pub pb: u16,
+    /// IP protocol.
+    pub proto: u8,
+    /// [`FlowKey::flags`] (bit 0 IPv6, bit 1 one-way), plus `IN_SLAB`.
+    flags: u8,
+}
+
+/// The low four bytes of a key address (an IPv4-mapped IPv4 address).
+#[inline]
+fn v4_of(b: &[u8; 16]) -> u32 {
+    u32::from_be_bytes([b[12], b[13], b[14], b[15]])
+}
+
+impl StoredKey {
+    /// The addresses are in the slab.
+    #[inline]
+    fn in_slab(&self) -> bool {
+        self.flags & IN_SLAB != 0
+    }
+
+    /// [`FlowKey::flags`].
+    #[inline]
+    pub fn key_flags(&self) -> u8 {
+        self.flags & !IN_SLAB
+    }
+
+    /// Stores `key` (whose flow hash is `hash`), filing IPv6 addresses in
+    /// `v6`. The key must be released with [`release`](Self::release).
+    pub fn store(key: &FlowKey, hash: u64, v6: &mut V6Addrs) -> StoredKey {
+        // An IPv4 key's addresses are always mapped; a key from a flow
+        // record may mix families, and then goes to the slab whole.
+        let inline = key.flags & 1 == 0 && is_mapped(&key.a) && is_mapped(&key.b);
+        let (a, b, slab) = if inline {
+            (v4_of(&key.a), v4_of(&key.b), 0)
+        } else {
+            (v6.insert([key.a, key.b]), (hash >> 32) as u32, IN_SLAB)
+        };
+        StoredKey {
+            a,
+            b,
+            pa: key.pa,
+            pb: key.pb,
+            proto: key.proto,
+            flags: key.flags | slab,
+        }
+    }
+
+    /// Gives back the IPv6 entry (if any) of a key being dropped.
+    pub fn release(&self, v6: &mut V6Addrs) {
+        if self.in_slab() {
+            v6.free.push(self.a);
+        }
+    }
+
+    /// Whether this is `key` (whose flow hash is `hash`).
+    #[inline]
+    pub fn matches(&self, key: &FlowKey, hash: u64, v6: &V6Addrs) -> bool {
+        if self.pa != key.pa
+            || self.pb != key.pb
+            || self.proto != key.proto
+            || self.key_flags() != key.flags
+        {
+            return false;
+        }
+        if self.in_slab() {
+            self.b == (hash >> 32) as u32 && v6.get(self.a) == [key.a, key.b]
+        } else {
+            u128::from_be_bytes(key.a) == mapped(self.a)
+                && u128::from_be_bytes(key.b) == mapped(self.b)
+        }
+    }
+
+    /// The whole [`FlowKey`] back.
+    pub fn key(&self, v6: &V6Addrs) -> FlowKey {
+        let [a, b] = if self.in_slab() {
+            v6.get(self.a)
+        } else {
+            [mapped(self.a).to_be_bytes(), mapped(self.b).to_be_bytes()]
+        };
+        FlowKey {
+            a,
+            b,
+            pa: self.pa,
+            pb: self.pb,
+            proto: self.proto,
+            flags: self.key_flags(),
+        }
+    }
+
+    /// Address `a` and address `b`.
+    #[inline]
+    pub fn addrs(&self, v6: &V6Addrs) -> (IpAddr, IpAddr) {
+        if self.in_slab() {
+            let [a, b] = v6.get(self.a);
+            let v6 = self.flags & 1 != 0;
+            (to_ip(a, v6), to_ip(b, v6))
+        } else {
+            (
+                IpAddr::V4(Ipv4Addr::from(self.a)),
+                IpAddr::V4(Ipv4Addr::from(self.b)),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sixteen_bytes() {
+        assert_eq!(core::mem::size_of::<StoredKey>(), 16);
+    }
+
+    #[test]
+    fn keys_round_trip_and_match_only_themselves() {
+        let mut v6 = V6Addrs::default();
+        let ips: [IpAddr; 4] = [
+            "10.0.0.1".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "2001:db8::1".parse().unwrap(),
+            "::ffff:10.0.0.1".parse().unwrap(),
+        ];
+        let mut stored = Vec::new();
+        for (i, &x) in ips.iter().enumerate() {
+            for &y in &ips {
+                if x == y || x.is_ipv4() != y.is_ipv4() {
+                    continue;
+                }
+                for one_way in [false, true] {
+                    let (k, _) = FlowKey::new(x, 1000 + i as u16, y, 80, 6, one_way);
+                    let h = 0x1234_5678_9abc_def0u64 ^ ((i as u64) << 40);
+                    let s = StoredKey::store(&k, h, &mut v6);
+                    assert_eq!(s.key(&v6), k);
+                    assert_eq!(s.addrs(&v6), (k.addr_a(), k.addr_b()));
+                    stored.push((s, k, h));
+                }
+            }
+        }
+        for (s, k, h) in &stored {
+            for (_, k2, h2) in &stored {
+                assert_eq!(s.matches(k2, *h2, &v6), k == k2, "{k:?} vs {k2:?}");
+            }
+            // Same key, another fingerprint: refused (a different hash
+            // means a different key).
+            if s.in_slab() {
+                assert!(!s.matches(k, h ^ (1 << 40), &v6));
+            }
+        }
+        // A flow record may mix families: such a key goes to the slab
+        // whole and keeps its addresses as the key had them.
+        let (k, _) = FlowKey::new(ips[0], 1, ips[2], 2, 17, false);
+        let s = StoredKey::store(&k, 99, &mut v6);
+        assert!(s.in_slab());
+        assert_eq!(s.key(&v6), k);
+        assert_eq!(s.addrs(&v6), (k.addr_a(), k.addr_b()));
+        assert!(s.matches(&k, 99, &v6));
+        let (k4, _) = FlowKey::new(ips[0], 1, ips[1], 2, 17, false);
+        assert!(!s.matches(&k4, 99, &v6));
+        // Released entries are reused.
+        let (s, _, _) = stored
+            .iter()
+            .copied()
+            .find(|(s, _, _)| s.in_slab())
+            .unwrap();
+        let n = v6.addrs.len();
+        s.release(&mut v6);
+        let (k, _) = FlowKey::new(ips[2], 5, ips[3], 6, 17, false);
+        StoredKey::store(&k, 7, &mut v6);
+        assert_eq!(v6.addrs.len(), n);
+    }
+}
