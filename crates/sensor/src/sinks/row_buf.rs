@@ -13,12 +13,12 @@
 //! The output is byte for byte what [`super::format`] prints: the tests
 //! compare the two.
 
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::IpAddr;
 
 use connwatch_track::Uid;
 use connwatch_wire::Timestamp;
 
-use super::format;
+use super::{addr_text, format};
 
 /// Row capacity: about twice the longest conn.log row (two IPv6
 /// addresses, six tunnel parents, 20-digit counters: about 600 bytes).
@@ -35,32 +35,13 @@ const DIGIT_PAIRS: [[u8; 2]; 100] = {
     t
 };
 
-/// Decimal text of every byte value followed by a dot, left-aligned, and
-/// the length of the digits.
-const OCTET_TEXT: [([u8; 4], u8); 256] = {
-    let mut t = [([0u8; 4], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = if b >= 100 {
-            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10, b'.'], 3)
-        } else if b >= 10 {
-            ([b'0' + b / 10, b'0' + b % 10, b'.', 0], 2)
-        } else {
-            ([b'0' + b, b'.', 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
 /// The storage behind a [`Cursor`], kept by a sink and reused for every
 /// row.
 #[derive(Debug)]
 pub(crate) struct RowBuf {
     buf: Box<[u8; ROW_CAP]>,
     /// For the cells rendered by the general functions in
-    /// [`super::format`] / [`super::zeek_tsv`] (IPv6, escaping, odd
+    /// [`super::format`] / [`super::zeek_tsv`] (escaping, odd
     /// doubles); reused, so it allocates only while it first grows.
     scratch: Vec<u8>,
 }
@@ -230,31 +211,20 @@ impl<'a> Cursor<'a> {
         self.general(|out| format::push_fixed6(out, x));
     }
 
-    /// An address, as [`format::push_addr`] prints it.
+    /// An address, as [`format::push_addr`] prints it: one fixed-size
+    /// copy of its text (see [`addr_text`]).
     #[inline]
     pub fn addr(&mut self, a: IpAddr) {
         match a {
-            IpAddr::V4(v4) => self.ipv4(v4),
-            IpAddr::V6(_) => self.general(|out| format::push_addr(out, a)),
-        }
-    }
-
-    /// A dotted quad from a table: each octet's digits and its dot are one
-    /// fixed 4-byte copy.
-    #[inline]
-    fn ipv4(&mut self, a: Ipv4Addr) {
-        let mut text = [0u8; 20];
-        let mut k = 0;
-        for b in a.octets() {
-            let (digits, len) = OCTET_TEXT[usize::from(b)];
-            // k <= 12 here.
-            if let Some(t) = text.get_mut(k..k + 4) {
-                t.copy_from_slice(&digits);
+            IpAddr::V4(v4) => {
+                let (text, len) = addr_text::ipv4(v4);
+                self.put(&text, len);
             }
-            k += usize::from(len) + 1;
+            IpAddr::V6(v6) => {
+                let t = addr_text::ipv6(v6);
+                self.put(&t.bytes, t.len);
+            }
         }
-        // The last octet's dot is not part of the address.
-        self.put(&text, k - 1);
     }
 
     /// A uid.
@@ -279,6 +249,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::net::Ipv4Addr;
 
     fn text(f: impl FnOnce(&mut Cursor<'_>)) -> String {
         let mut buf = RowBuf::default();
