@@ -123,18 +123,47 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Appends up to 32 bytes with one fixed-size copy; longer ones with
+    /// Appends up to 32 bytes with at most two fixed-size copies (no
+    /// `memcpy` call, no staging buffer); longer ones with
     /// [`bytes`](Self::bytes).
     #[inline(always)]
     pub fn short(&mut self, s: &[u8]) {
-        let mut a = [0u8; 32];
-        match a.get_mut(..s.len()) {
-            Some(head) => {
-                head.copy_from_slice(s);
-                self.put(&a, s.len());
-            }
-            None => self.bytes(s),
+        let n = s.len();
+        if n > 32 {
+            return self.bytes(s);
         }
+        let Some(out) = self
+            .b
+            .get_mut(self.n..self.n + 32)
+            .and_then(|o| o.first_chunk_mut::<32>())
+        else {
+            self.fits = false;
+            return;
+        };
+        // Two copies of a power-of-two size, overlapping when the length
+        // lies between: the first from the start, the second ending at
+        // the end.
+        match n {
+            16..=32 => {
+                out[..16].copy_from_slice(&s[..16]);
+                out[n - 16..n].copy_from_slice(&s[n - 16..]);
+            }
+            8..=15 => {
+                out[..8].copy_from_slice(&s[..8]);
+                out[n - 8..n].copy_from_slice(&s[n - 8..]);
+            }
+            4..=7 => {
+                out[..4].copy_from_slice(&s[..4]);
+                out[n - 4..n].copy_from_slice(&s[n - 4..]);
+            }
+            1..=3 => {
+                out[0] = s[0];
+                out[n / 2] = s[n / 2];
+                out[n - 1] = s[n - 1];
+            }
+            _ => {}
+        }
+        self.n += n;
     }
 
     /// Appends a decimal number (what `itoa` prints).
@@ -331,6 +360,16 @@ mod tests {
                     via_format(|v| format::push_ts(v, t))
                 );
             }
+        }
+    }
+
+    #[test]
+    fn short_copies_every_length() {
+        let src: Vec<u8> = (b'a'..=b'z').chain(b'A'..=b'Z').collect();
+        for n in 0..=src.len() {
+            let s = &src[..n];
+            let want = format!("<{}>", String::from_utf8(s.to_vec()).unwrap());
+            assert_eq!(text(|r| r.short(s)), want, "{n}");
         }
     }
 
