@@ -100,12 +100,10 @@ pub(crate) fn write_conn_tsv(row: &mut Cursor<'_>, rec: &ConnRecord) {
     row.uid(rec.uid);
     row.byte(T);
     row.addr(rec.orig_h);
-    row.byte(T);
-    row.u64(u64::from(rec.orig_p));
+    row.sep_u64(T, u64::from(rec.orig_p));
     row.byte(T);
     row.addr(rec.resp_h);
-    row.byte(T);
-    row.u64(u64::from(rec.resp_p));
+    row.sep_u64(T, u64::from(rec.resp_p));
     // proto (an enum: plain identifiers) and an unset service, the usual
     // case, in one copy each.
     match rec.proto {
@@ -132,10 +130,8 @@ pub(crate) fn write_conn_tsv(row: &mut Cursor<'_>, rec: &ConnRecord) {
     match rec.duration_secs() {
         Some(d) => {
             row.fixed6(d);
-            row.byte(T);
-            row.u64(rec.orig_bytes);
-            row.byte(T);
-            row.u64(rec.resp_bytes);
+            row.sep_u64(T, rec.orig_bytes);
+            row.sep_u64(T, rec.resp_bytes);
         }
         None => row.array(b"-\t-\t-"),
     }
@@ -158,14 +154,10 @@ pub(crate) fn write_conn_tsv(row: &mut Cursor<'_>, rec: &ConnRecord) {
     } else {
         row.general(|out| tsv::push_string(out, history, false));
     }
-    row.byte(T);
-    row.u64(rec.orig_pkts);
-    row.byte(T);
-    row.u64(rec.orig_ip_bytes);
-    row.byte(T);
-    row.u64(rec.resp_pkts);
-    row.byte(T);
-    row.u64(rec.resp_ip_bytes);
+    row.sep_u64(T, rec.orig_pkts);
+    row.sep_u64(T, rec.orig_ip_bytes);
+    row.sep_u64(T, rec.resp_pkts);
+    row.sep_u64(T, rec.resp_ip_bytes);
     row.byte(T);
     let parents = rec.tunnel_parents.as_slice();
     if parents.is_empty() {
@@ -181,8 +173,7 @@ pub(crate) fn write_conn_tsv(row: &mut Cursor<'_>, rec: &ConnRecord) {
             tsv::push_string_set(out, bufs[..n].iter().zip(&lens[..n]).map(|(b, l)| &b[..*l]));
         });
     }
-    row.byte(T);
-    row.u64(u64::from(rec.ip_proto));
+    row.sep_u64(T, u64::from(rec.ip_proto));
 }
 
 /// Writes `<dir>/conn.log`.
@@ -239,8 +230,7 @@ impl RecordSink for ConnLogSink {
             let mut row = self.row.row();
             write_conn_tsv(&mut row, rec);
             if self.sampling {
-                row.byte(tsv::SEPARATOR);
-                row.u64(u64::from(rec.sampling));
+                row.sep_u64(tsv::SEPARATOR, u64::from(rec.sampling));
             }
             if let Some(cells) = row.finish() {
                 return self.log.push_tsv_row(cells);

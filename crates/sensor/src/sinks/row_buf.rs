@@ -172,21 +172,41 @@ impl<'a> Cursor<'a> {
         if v < 10 {
             self.byte(b'0' + v as u8);
         } else {
-            self.u64_multi(v);
+            self.u64_multi::<false>(0, v);
         }
     }
 
+    /// Appends `sep` and then a decimal number: a cell and the separator
+    /// before it in one copy.
+    #[inline(always)]
+    pub fn sep_u64(&mut self, sep: u8, v: u64) {
+        if v < 10 {
+            self.put(&[sep, b'0' + v as u8], 2);
+        } else {
+            self.u64_multi::<true>(sep, v);
+        }
+    }
+
+    /// Digits of `v` (>= 10), after `sep` if `SEP`.
     #[inline]
-    fn u64_multi(&mut self, mut v: u64) {
-        // Digits end at tmp[20]; a fixed 20-byte window from the first
-        // digit is copied out (u64 has at most 20 digits).
-        let mut tmp = [0u8; 40];
-        let mut i = 20;
-        while v >= 100 {
-            let d = DIGIT_PAIRS[(v % 100) as usize];
-            v /= 100;
+    fn u64_multi<const SEP: bool>(&mut self, sep: u8, mut v: u64) {
+        // Digits end at tmp[21]; a fixed 21-byte window from the first
+        // byte is copied out (u64 has at most 20 digits, plus `sep`).
+        let mut tmp = [0u8; 42];
+        let mut i = 21;
+        // Four digits per step: the two pairs of one step do not depend on
+        // each other, and the loop runs half as often.
+        while v >= 10_000 {
+            let r = (v % 10_000) as u32;
+            v /= 10_000;
+            i -= 4;
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(r / 100) as usize]);
+            tmp[i + 2..i + 4].copy_from_slice(&DIGIT_PAIRS[(r % 100) as usize]);
+        }
+        if v >= 100 {
             i -= 2;
-            tmp[i..i + 2].copy_from_slice(&d);
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            v /= 100;
         }
         if v >= 10 {
             i -= 2;
@@ -195,9 +215,13 @@ impl<'a> Cursor<'a> {
             i -= 1;
             tmp[i] = b'0' + v as u8;
         }
-        let mut window = [0u8; 20];
-        window.copy_from_slice(&tmp[i..i + 20]);
-        self.put(&window, 20 - i);
+        if SEP {
+            i -= 1;
+            tmp[i] = sep;
+        }
+        let mut window = [0u8; 21];
+        window.copy_from_slice(&tmp[i..i + 21]);
+        self.put(&window, 21 - i);
     }
 
     /// Appends `.` and `f` (< 10^6) in exactly six digits.
@@ -302,6 +326,7 @@ mod tests {
         for _ in 0..20 {
             for x in [v - 1, v, v + 1, v.saturating_mul(10) - 1] {
                 assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+                assert_eq!(text(|r| r.sep_u64(b'\t', x)), format!("<\t{x}>"));
             }
             v = v.saturating_mul(10);
         }
@@ -402,6 +427,7 @@ mod tests {
         fn numbers_match_itoa(x: u64, shift in 0u32..64) {
             let x = x >> shift;
             proptest::prop_assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+            proptest::prop_assert_eq!(text(|r| r.sep_u64(b',', x)), format!("<,{x}>"));
         }
 
         #[test]
