@@ -360,8 +360,13 @@ fn drain(analyzer: &mut PacketAnalyzer, sinks: &mut Sinks, summary: &mut Summary
     for flow in analyzer.tracker().drain_flows() {
         sinks.write_flow(&flow);
     }
-    for ev in analyzer.tracker().drain_events() {
-        sinks.write_event(&ev, summary)?;
+    // Write each event where it lies in the tracker's queue: moving a
+    // `ConnEvent` out of the drain copies the whole record (hundreds of
+    // bytes) only to read it once. Dropping the drain empties the queue,
+    // on an error too.
+    let events = analyzer.tracker().drain_events();
+    for ev in events.as_slice() {
+        sinks.write_event(ev, summary)?;
     }
     Ok(())
 }

@@ -14,7 +14,7 @@
 //! * [`push_addr`]: dotted quad / glibc `inet_ntop` for IPv6, with Zeek's
 //!   rule that IPv4-mapped IPv6 addresses *are* IPv4 addresses.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 
 /// Appends an unsigned integer in decimal.
 #[inline]
@@ -243,127 +243,17 @@ fn prettify(out: &mut Vec<u8>, digits: &[u8], k: i32) {
     }
 }
 
-/// Appends an address the way Zeek logs it.
+/// Appends an address the way Zeek logs it (see [`super::addr_text`]):
+/// dotted quad, glibc `inet_ntop` for IPv6, IPv4-mapped IPv6 as IPv4.
 #[inline]
 pub fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
-    match addr {
-        IpAddr::V4(a) => push_ipv4(out, a),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            // Zeek stores IPv4 as v4-mapped IPv6 and tells the families
-            // apart by that prefix, so a mapped address prints dotted.
-            Some(v4) => push_ipv4(out, v4),
-            None => push_ipv6(out, a),
-        },
-    }
-}
-
-/// Decimal text of every byte value: digits (left-aligned) and length.
-const OCTET_TEXT: [([u8; 3], u8); 256] = {
-    let mut t = [([0u8; 3], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = if b >= 100 {
-            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10], 3)
-        } else if b >= 10 {
-            ([b'0' + b / 10, b'0' + b % 10, 0], 2)
-        } else {
-            ([b'0' + b, 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
-fn push_ipv4(out: &mut Vec<u8>, a: Ipv4Addr) {
-    // Assemble on the stack from a table and append once.
-    let mut text = [0u8; 16];
-    let mut n = 0;
-    for (i, b) in a.octets().into_iter().enumerate() {
-        let (digits, len) = OCTET_TEXT[usize::from(b)];
-        // Copying all three bytes is cheaper than branching on the length;
-        // the next octet overwrites the unused ones.
-        text[n..n + 3].copy_from_slice(&digits);
-        n += usize::from(len);
-        if i < 3 {
-            text[n] = b'.';
-            n += 1;
-        }
-    }
-    out.extend_from_slice(&text[..n]);
-}
-
-/// glibc `inet_ntop(AF_INET6)`: lowercase hex without leading zeros; the
-/// first longest run of ≥ 2 zero words becomes `::`; an address whose first
-/// 6 words are zero, or first 5 zero and the 6th `ffff`, ends in dotted IPv4.
-fn push_ipv6(out: &mut Vec<u8>, a: Ipv6Addr) {
-    let words = a.segments();
-    let (mut best_base, mut best_len) = (usize::MAX, 0usize);
-    let (mut cur_base, mut cur_len) = (usize::MAX, 0usize);
-    for (i, w) in words.iter().enumerate() {
-        if *w == 0 {
-            if cur_base == usize::MAX {
-                cur_base = i;
-                cur_len = 1;
-            } else {
-                cur_len += 1;
-            }
-        } else if cur_base != usize::MAX {
-            if best_base == usize::MAX || cur_len > best_len {
-                best_base = cur_base;
-                best_len = cur_len;
-            }
-            cur_base = usize::MAX;
-        }
-    }
-    if cur_base != usize::MAX && (best_base == usize::MAX || cur_len > best_len) {
-        best_base = cur_base;
-        best_len = cur_len;
-    }
-    if best_base != usize::MAX && best_len < 2 {
-        best_base = usize::MAX;
-    }
-
-    let mut i = 0;
-    while i < 8 {
-        if best_base != usize::MAX && i >= best_base && i < best_base + best_len {
-            if i == best_base {
-                out.push(b':');
-            }
-            i += 1;
-            continue;
-        }
-        if i != 0 {
-            out.push(b':');
-        }
-        if i == 6 && best_base == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
-            let o = a.octets();
-            push_ipv4(out, Ipv4Addr::new(o[12], o[13], o[14], o[15]));
-            return;
-        }
-        push_hex16(out, words[i]);
-        i += 1;
-    }
-    if best_base != usize::MAX && best_base + best_len == 8 {
-        out.push(b':');
-    }
-}
-
-fn push_hex16(out: &mut Vec<u8>, w: u16) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut started = false;
-    for shift in [12u16, 8, 4, 0] {
-        let nib = ((w >> shift) & 0xf) as usize;
-        if nib != 0 || started || shift == 0 {
-            out.push(HEX[nib]);
-            started = true;
-        }
-    }
+    out.extend_from_slice(super::addr_text::addr(addr).as_bytes());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
 
     fn fixed6(x: f64) -> String {
         let mut v = Vec::new();

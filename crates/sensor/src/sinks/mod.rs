@@ -5,6 +5,7 @@
 //! cells, TSV ([`zeek_tsv`]) or JSON ([`zeek_json`]) encoding); a concrete
 //! log such as [`ConnLogSink`] only maps its record onto cells.
 
+mod addr_text;
 pub mod conn_log;
 pub mod conn_long_log;
 pub mod format;

@@ -13,12 +13,12 @@
 //! The output is byte for byte what [`super::format`] prints: the tests
 //! compare the two.
 
-use core::net::{IpAddr, Ipv4Addr};
+use core::net::IpAddr;
 
 use connwatch_track::Uid;
 use connwatch_wire::Timestamp;
 
-use super::format;
+use super::{addr_text, format};
 
 /// Row capacity: about twice the longest conn.log row (two IPv6
 /// addresses, six tunnel parents, 20-digit counters: about 600 bytes).
@@ -35,32 +35,13 @@ const DIGIT_PAIRS: [[u8; 2]; 100] = {
     t
 };
 
-/// Decimal text of every byte value followed by a dot, left-aligned, and
-/// the length of the digits.
-const OCTET_TEXT: [([u8; 4], u8); 256] = {
-    let mut t = [([0u8; 4], 0u8); 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = if b >= 100 {
-            ([b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10, b'.'], 3)
-        } else if b >= 10 {
-            ([b'0' + b / 10, b'0' + b % 10, b'.', 0], 2)
-        } else {
-            ([b'0' + b, b'.', 0, 0], 1)
-        };
-        i += 1;
-    }
-    t
-};
-
 /// The storage behind a [`Cursor`], kept by a sink and reused for every
 /// row.
 #[derive(Debug)]
 pub(crate) struct RowBuf {
     buf: Box<[u8; ROW_CAP]>,
     /// For the cells rendered by the general functions in
-    /// [`super::format`] / [`super::zeek_tsv`] (IPv6, escaping, odd
+    /// [`super::format`] / [`super::zeek_tsv`] (escaping, odd
     /// doubles); reused, so it allocates only while it first grows.
     scratch: Vec<u8>,
 }
@@ -142,18 +123,47 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Appends up to 32 bytes with one fixed-size copy; longer ones with
+    /// Appends up to 32 bytes with at most two fixed-size copies (no
+    /// `memcpy` call, no staging buffer); longer ones with
     /// [`bytes`](Self::bytes).
     #[inline(always)]
     pub fn short(&mut self, s: &[u8]) {
-        let mut a = [0u8; 32];
-        match a.get_mut(..s.len()) {
-            Some(head) => {
-                head.copy_from_slice(s);
-                self.put(&a, s.len());
-            }
-            None => self.bytes(s),
+        let n = s.len();
+        if n > 32 {
+            return self.bytes(s);
         }
+        let Some(out) = self
+            .b
+            .get_mut(self.n..self.n + 32)
+            .and_then(|o| o.first_chunk_mut::<32>())
+        else {
+            self.fits = false;
+            return;
+        };
+        // Two copies of a power-of-two size, overlapping when the length
+        // lies between: the first from the start, the second ending at
+        // the end.
+        match n {
+            16..=32 => {
+                out[..16].copy_from_slice(&s[..16]);
+                out[n - 16..n].copy_from_slice(&s[n - 16..]);
+            }
+            8..=15 => {
+                out[..8].copy_from_slice(&s[..8]);
+                out[n - 8..n].copy_from_slice(&s[n - 8..]);
+            }
+            4..=7 => {
+                out[..4].copy_from_slice(&s[..4]);
+                out[n - 4..n].copy_from_slice(&s[n - 4..]);
+            }
+            1..=3 => {
+                out[0] = s[0];
+                out[n / 2] = s[n / 2];
+                out[n - 1] = s[n - 1];
+            }
+            _ => {}
+        }
+        self.n += n;
     }
 
     /// Appends a decimal number (what `itoa` prints).
@@ -162,21 +172,41 @@ impl<'a> Cursor<'a> {
         if v < 10 {
             self.byte(b'0' + v as u8);
         } else {
-            self.u64_multi(v);
+            self.u64_multi::<false>(0, v);
         }
     }
 
+    /// Appends `sep` and then a decimal number: a cell and the separator
+    /// before it in one copy.
+    #[inline(always)]
+    pub fn sep_u64(&mut self, sep: u8, v: u64) {
+        if v < 10 {
+            self.put(&[sep, b'0' + v as u8], 2);
+        } else {
+            self.u64_multi::<true>(sep, v);
+        }
+    }
+
+    /// Digits of `v` (>= 10), after `sep` if `SEP`.
     #[inline]
-    fn u64_multi(&mut self, mut v: u64) {
-        // Digits end at tmp[20]; a fixed 20-byte window from the first
-        // digit is copied out (u64 has at most 20 digits).
-        let mut tmp = [0u8; 40];
-        let mut i = 20;
-        while v >= 100 {
-            let d = DIGIT_PAIRS[(v % 100) as usize];
-            v /= 100;
+    fn u64_multi<const SEP: bool>(&mut self, sep: u8, mut v: u64) {
+        // Digits end at tmp[21]; a fixed 21-byte window from the first
+        // byte is copied out (u64 has at most 20 digits, plus `sep`).
+        let mut tmp = [0u8; 42];
+        let mut i = 21;
+        // Four digits per step: the two pairs of one step do not depend on
+        // each other, and the loop runs half as often.
+        while v >= 10_000 {
+            let r = (v % 10_000) as u32;
+            v /= 10_000;
+            i -= 4;
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(r / 100) as usize]);
+            tmp[i + 2..i + 4].copy_from_slice(&DIGIT_PAIRS[(r % 100) as usize]);
+        }
+        if v >= 100 {
             i -= 2;
-            tmp[i..i + 2].copy_from_slice(&d);
+            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            v /= 100;
         }
         if v >= 10 {
             i -= 2;
@@ -185,9 +215,13 @@ impl<'a> Cursor<'a> {
             i -= 1;
             tmp[i] = b'0' + v as u8;
         }
-        let mut window = [0u8; 20];
-        window.copy_from_slice(&tmp[i..i + 20]);
-        self.put(&window, 20 - i);
+        if SEP {
+            i -= 1;
+            tmp[i] = sep;
+        }
+        let mut window = [0u8; 21];
+        window.copy_from_slice(&tmp[i..i + 21]);
+        self.put(&window, 21 - i);
     }
 
     /// Appends `.` and `f` (< 10^6) in exactly six digits.
@@ -230,31 +264,20 @@ impl<'a> Cursor<'a> {
         self.general(|out| format::push_fixed6(out, x));
     }
 
-    /// An address, as [`format::push_addr`] prints it.
+    /// An address, as [`format::push_addr`] prints it: one fixed-size
+    /// copy of its text (see [`addr_text`]).
     #[inline]
     pub fn addr(&mut self, a: IpAddr) {
         match a {
-            IpAddr::V4(v4) => self.ipv4(v4),
-            IpAddr::V6(_) => self.general(|out| format::push_addr(out, a)),
-        }
-    }
-
-    /// A dotted quad from a table: each octet's digits and its dot are one
-    /// fixed 4-byte copy.
-    #[inline]
-    fn ipv4(&mut self, a: Ipv4Addr) {
-        let mut text = [0u8; 20];
-        let mut k = 0;
-        for b in a.octets() {
-            let (digits, len) = OCTET_TEXT[usize::from(b)];
-            // k <= 12 here.
-            if let Some(t) = text.get_mut(k..k + 4) {
-                t.copy_from_slice(&digits);
+            IpAddr::V4(v4) => {
+                let (text, len) = addr_text::ipv4(v4);
+                self.put(&text, len);
             }
-            k += usize::from(len) + 1;
+            IpAddr::V6(v6) => {
+                let t = addr_text::ipv6(v6);
+                self.put(&t.bytes, t.len);
+            }
         }
-        // The last octet's dot is not part of the address.
-        self.put(&text, k - 1);
     }
 
     /// A uid.
@@ -279,6 +302,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::net::Ipv4Addr;
 
     fn text(f: impl FnOnce(&mut Cursor<'_>)) -> String {
         let mut buf = RowBuf::default();
@@ -302,6 +326,7 @@ mod tests {
         for _ in 0..20 {
             for x in [v - 1, v, v + 1, v.saturating_mul(10) - 1] {
                 assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+                assert_eq!(text(|r| r.sep_u64(b'\t', x)), format!("<\t{x}>"));
             }
             v = v.saturating_mul(10);
         }
@@ -364,6 +389,16 @@ mod tests {
     }
 
     #[test]
+    fn short_copies_every_length() {
+        let src: Vec<u8> = (b'a'..=b'z').chain(b'A'..=b'Z').collect();
+        for n in 0..=src.len() {
+            let s = &src[..n];
+            let want = format!("<{}>", String::from_utf8(s.to_vec()).unwrap());
+            assert_eq!(text(|r| r.short(s)), want, "{n}");
+        }
+    }
+
+    #[test]
     fn a_row_too_long_is_refused_not_cut() {
         let mut buf = RowBuf::default();
         let mut r = buf.row();
@@ -392,6 +427,7 @@ mod tests {
         fn numbers_match_itoa(x: u64, shift in 0u32..64) {
             let x = x >> shift;
             proptest::prop_assert_eq!(text(|r| r.u64(x)), format!("<{x}>"));
+            proptest::prop_assert_eq!(text(|r| r.sep_u64(b',', x)), format!("<,{x}>"));
         }
 
         #[test]

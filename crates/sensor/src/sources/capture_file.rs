@@ -80,6 +80,9 @@ struct PcapState {
     lengths: Lengths,
     link: LinkType,
     modified: bool,
+    /// Lengths in the normal order and 16-byte record headers: records
+    /// can take [`plain_pcap_record`].
+    plain: bool,
 }
 
 /// Whether `caplen` and `len` are stored in the historic swapped order.
@@ -172,8 +175,37 @@ impl CaptureFile {
 }
 
 impl PacketSource for CaptureFile {
-    #[inline]
+    /// The common case, a plain pcap record wholly in the buffer, is
+    /// inlined into the caller's loop; everything else (refills, pcapng,
+    /// odd headers, the end) goes to the out-of-line general reader.
+    #[inline(always)]
     fn next_frame(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
+        if let Reader::Pcap(p) = &self.reader {
+            if let Some(r) = plain_pcap_record(&mut self.input, p, &mut self.stats) {
+                return Ok(Some(Frame {
+                    ts: r.ts,
+                    link: p.link,
+                    data: &self.input.buffer()[r.start..r.start + r.len],
+                    wire_len: r.wire_len,
+                    interface: 0,
+                }));
+            }
+        }
+        self.next_frame_general()
+    }
+
+    fn stats(&self) -> SourceStats {
+        SourceStats {
+            input_bytes: self.input.offset(),
+            ..self.stats
+        }
+    }
+}
+
+impl CaptureFile {
+    /// Any record of either format, with refills and error handling.
+    #[inline(never)]
+    fn next_frame_general(&mut self) -> Result<Option<Frame<'_>>, SourceError> {
         if self.finished {
             return Ok(None);
         }
@@ -191,13 +223,6 @@ impl PacketSource for CaptureFile {
                 self.finished = true;
                 Err(e)
             }
-        }
-    }
-
-    fn stats(&self) -> SourceStats {
-        SourceStats {
-            input_bytes: self.input.offset(),
-            ..self.stats
         }
     }
 }
@@ -269,6 +294,57 @@ fn open_pcap(input: &mut Input, magic: u32, big_endian: bool) -> Result<PcapStat
         lengths,
         link,
         modified,
+        plain: lengths == Lengths::Normal && !modified,
+    })
+}
+
+/// Where a record's frame lies in the read buffer, and its header fields.
+struct PlainRecord {
+    ts: Timestamp,
+    start: usize,
+    len: usize,
+    wire_len: u32,
+}
+
+/// The next pcap record if it is wholly in the buffer and needs none of
+/// the repairs [`next_pcap`] makes (swapped or inconsistent lengths, a
+/// record beyond the snapshot length, the modified format); consumed if
+/// so. `None` leaves the input untouched for `next_pcap`, which then reads
+/// the same record the general way.
+#[inline(always)]
+fn plain_pcap_record(
+    input: &mut Input,
+    p: &PcapState,
+    stats: &mut SourceStats,
+) -> Option<PlainRecord> {
+    if !p.plain {
+        return None;
+    }
+    let h: &[u8; 16] = input.data().first_chunk()?;
+    let be = p.big_endian;
+    let sec = rd32(h, 0, be);
+    let frac = rd32(h, 4, be);
+    let caplen = rd32(h, 8, be);
+    let wire_len = rd32(h, 12, be);
+    // The snapshot length is at most MAX_CAPLEN here (not the modified
+    // format), so this also rules out an oversized record.
+    if caplen > p.snapshot || wire_len < caplen {
+        return None;
+    }
+    let rec_len = 16 + caplen as usize;
+    if input.available() < rec_len {
+        return None;
+    }
+    let start = input.pos + 16;
+    input.consume(rec_len);
+    stats.frames += 1;
+    stats.captured_bytes += u64::from(caplen);
+    Some(PlainRecord {
+        // As in next_pcap: unsigned seconds cannot overflow an i64.
+        ts: Timestamp(i64::from(sec) * 1_000_000_000 + i64::from(frac) * p.frac_to_ns),
+        start,
+        len: caplen as usize,
+        wire_len,
     })
 }
 
