@@ -18,13 +18,13 @@ use crate::key::{to_ip, FlowKey};
 /// The two addresses of the IPv6 connections, by index, with a free list.
 #[derive(Debug, Default)]
 pub(crate) struct V6Addrs {
-    addrs: Vec<[[u8; 16]; 2]>,
+    addrs: Vec<[u128; 2]>,
     free: Vec<u32>,
 }
 
 impl V6Addrs {
     /// Files a pair of addresses; returns its index.
-    fn insert(&mut self, pair: [[u8; 16]; 2]) -> u32 {
+    fn insert(&mut self, pair: [u128; 2]) -> u32 {
         if let Some(i) = self.free.pop() {
             self.addrs[i as usize] = pair;
             i
@@ -36,7 +36,7 @@ impl V6Addrs {
 
     /// The pair at `i` (zeros if there is none: a bug, but no panic).
     #[inline]
-    fn get(&self, i: u32) -> [[u8; 16]; 2] {
+    fn get(&self, i: u32) -> [u128; 2] {
         self.addrs.get(i as usize).copied().unwrap_or_default()
     }
 
@@ -58,8 +58,8 @@ fn mapped(x: u32) -> u128 {
 
 /// Whether a key address is IPv4-mapped.
 #[inline]
-fn is_mapped(b: &[u8; 16]) -> bool {
-    u128::from_be_bytes(*b) >> 32 == 0xffff
+fn is_mapped(x: u128) -> bool {
+    x >> 32 == 0xffff
 }
 
 /// A flow key as stored in a connection (see the module notes).
@@ -77,12 +77,6 @@ pub(crate) struct StoredKey {
     pub proto: u8,
     /// [`FlowKey::flags`] (bit 0 IPv6, bit 1 one-way), plus `IN_SLAB`.
     flags: u8,
-}
-
-/// The low four bytes of a key address (an IPv4-mapped IPv4 address).
-#[inline]
-fn v4_of(b: &[u8; 16]) -> u32 {
-    u32::from_be_bytes([b[12], b[13], b[14], b[15]])
 }
 
 impl StoredKey {
@@ -103,9 +97,9 @@ impl StoredKey {
     pub fn store(key: &FlowKey, hash: u64, v6: &mut V6Addrs) -> StoredKey {
         // An IPv4 key's addresses are always mapped; a key from a flow
         // record may mix families, and then goes to the slab whole.
-        let inline = key.flags & 1 == 0 && is_mapped(&key.a) && is_mapped(&key.b);
+        let inline = key.flags & 1 == 0 && is_mapped(key.a) && is_mapped(key.b);
         let (a, b, slab) = if inline {
-            (v4_of(&key.a), v4_of(&key.b), 0)
+            (key.a as u32, key.b as u32, 0)
         } else {
             (v6.insert([key.a, key.b]), (hash >> 32) as u32, IN_SLAB)
         };
@@ -139,8 +133,7 @@ impl StoredKey {
         if self.in_slab() {
             self.b == (hash >> 32) as u32 && v6.get(self.a) == [key.a, key.b]
         } else {
-            u128::from_be_bytes(key.a) == mapped(self.a)
-                && u128::from_be_bytes(key.b) == mapped(self.b)
+            key.a == mapped(self.a) && key.b == mapped(self.b)
         }
     }
 
@@ -149,7 +142,7 @@ impl StoredKey {
         let [a, b] = if self.in_slab() {
             v6.get(self.a)
         } else {
-            [mapped(self.a).to_be_bytes(), mapped(self.b).to_be_bytes()]
+            [mapped(self.a), mapped(self.b)]
         };
         FlowKey {
             a,
