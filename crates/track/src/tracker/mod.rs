@@ -1288,7 +1288,7 @@ impl ConnTracker {
             // `memory_bytes` walks the wheel's buckets: take it at every
             // 256th new peak only (the figure is within 256 connections of
             // the peak).
-            if self.stats.open % 256 == 0 {
+            if self.stats.open.is_multiple_of(256) {
                 self.stats.peak_bytes = self.stats.peak_bytes.max(self.memory_bytes());
             }
         }
