@@ -117,11 +117,17 @@ pub(crate) fn tcp_payload(
     let o = inp.is_orig;
     // The text protocols only ever look at the first line, and only when
     // the payload starts like text: cut it once here, so binary payload
-    // (TLS records, SSH packets, bulk data) never gets scanned.
+    // (TLS records, SSH packets, bulk data) never gets scanned. Only a
+    // side's first segment uses it (HTTP's request line, the greetings and
+    // commands); a later one is cut below only for a STARTTLS check.
     let text = p
         .first()
         .is_some_and(|b| b.is_ascii_graphic() || b.is_ascii_whitespace());
-    let line = if text { text::first_line(p) } else { &[] };
+    let line = if text && first {
+        text::first_line(p)
+    } else {
+        &[]
+    };
 
     if on.has(Detector::Http) && !inp.partial {
         http_segment(det, svc, inp, first, line);
@@ -155,7 +161,7 @@ pub(crate) fn tcp_payload(
         && (svc.contains(Service::Smtp)
             || svc.contains(Service::Pop3)
             || svc.contains(Service::Imap))
-        && mail::starttls_command(line)
+        && mail::starttls_command(text::first_line(p))
     {
         det.d.set(F_STARTTLS);
     }

@@ -49,7 +49,11 @@ impl TcpConn {
         if seq <= ep.last_reassem_seq {
             if upper > ep.last_reassem_seq {
                 ep.last_reassem_seq = upper;
-                Self::absorb_holes(ep, holes, e);
+                // Nothing allocated means nothing out of order to absorb:
+                // the in-order stream (nearly every segment) skips the call.
+                if !holes.is_none() {
+                    Self::absorb_holes(ep, holes, e);
+                }
                 // BlockInserted: drop delivered data nobody acks.
                 if ep.no_data_acked() && ep.size(peer_state) > MAX_INITIAL_WINDOW {
                     ep.trim_seq = ep.trim_seq.max(ep.last_reassem_seq);
