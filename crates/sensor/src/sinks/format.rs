@@ -243,7 +243,7 @@ fn prettify(out: &mut Vec<u8>, digits: &[u8], k: i32) {
     }
 }
 
-/// Appends an address the way Zeek logs it (see [`super::addr_text`]):
+/// Appends an address the way Zeek logs it (see `sinks/addr_text.rs`):
 /// dotted quad, glibc `inet_ntop` for IPv6, IPv4-mapped IPv6 as IPv4.
 #[inline]
 pub fn push_addr(out: &mut Vec<u8>, addr: IpAddr) {
