@@ -1262,6 +1262,7 @@ impl ConnTracker {
             };
         }
         let watched = conn.long_schedule != NOT_WATCHED;
+        let tcp = matches!(conn.state, ProtoState::Tcp(_));
         self.conns[idx as usize] = Some(conn);
         if watched {
             self.queue_long_first(idx);
@@ -1274,13 +1275,7 @@ impl ConnTracker {
         if self.cfg.max_connections > 0 {
             self.note_new(idx);
         }
-        if matches!(
-            self.conns[idx as usize],
-            Some(Conn {
-                state: ProtoState::Tcp(_),
-                ..
-            })
-        ) {
+        if tcp {
             self.tcp_states += 1;
         }
         if self.stats.open > self.stats.peak_open {
