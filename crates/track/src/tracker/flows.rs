@@ -29,13 +29,9 @@ use connwatch_wire::netflow::{CollectedFlow, EndReason, FlowSide};
 
 use super::{icmp_counterpart, ConnRef, ConnTracker, TimerCtx, TimerKind};
 use crate::config::{Timeout, TrackerConfig};
-use crate::conn::{Conn, FlowState, ProtoState, ORIG, RESP};
-use crate::counters::Counters;
-use crate::hist_store::HistStore;
+use crate::conn::{FlowState, ProtoState, ORIG, RESP};
 use crate::key::FlowKey;
-use crate::long_conn::NOT_WATCHED;
-use crate::record::{ConnState, History, Proto, ServiceList};
-use crate::stored_key::StoredKey;
+use crate::record::{ConnState, History, Proto};
 
 const FIN: u8 = 0x01;
 const SYN: u8 = 0x02;
@@ -288,27 +284,12 @@ impl ConnTracker {
             Proto::Icmp => icmp_is_reply(v6, sport as u8),
             Proto::Unknown => false,
         };
-        let mut conn = Conn {
-            key: StoredKey::store(&key, hash, &mut self.v6addrs),
-            uid_state: self.uids.next_state(),
-            start: side.start,
-            last: side.end,
-            proto,
-            history: HistStore::new(),
-            hist_seen: 0,
-            counts: Counters::default(),
-            cflags: 0,
-            service: ServiceList::default(),
-            parsers: 0,
-            export_tos: side.tos,
-            long_schedule: NOT_WATCHED,
-            long_next: 0,
-            state: ProtoState::Flow(FlowState {
-                sampling: 1,
-                ..FlowState::default()
-            }),
-        };
-        conn.set_orig_is_a(src_is_a != flip);
+        let state = ProtoState::Flow(FlowState {
+            sampling: 1,
+            ..FlowState::default()
+        });
+        let times = [side.start, side.end];
+        let mut conn = self.new_conn(&key, hash, times, proto, src_is_a != flip, side.tos, state);
         let idx = self.alloc_slot();
         self.set_vlans(idx, &mut conn, f.vlan, None);
         let mut ctx = TimerCtx {

@@ -1121,6 +1121,38 @@ impl ConnTracker {
         }
     }
 
+    /// A new connection (not yet in a slot): a fresh uid, its key stored,
+    /// nothing counted. `times` are its first and last packet.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new_conn(
+        &mut self,
+        key: &FlowKey,
+        hash: u64,
+        times: [Timestamp; 2],
+        proto: Proto,
+        orig_is_a: bool,
+        tos: u8,
+        state: ProtoState,
+    ) -> Conn {
+        Conn {
+            key: StoredKey::store(key, hash, &mut self.v6addrs),
+            uid_state: self.uids.next_state(),
+            start: times[0],
+            last: times[1],
+            proto,
+            history: HistStore::new(),
+            hist_seen: 0,
+            counts: Counters::default(),
+            cflags: if orig_is_a { CF_ORIG_IS_A } else { 0 },
+            service: ServiceList::default(),
+            parsers: 0,
+            export_tos: tos,
+            long_schedule: NOT_WATCHED,
+            long_next: 0,
+            state,
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn create(
         &mut self,
@@ -1161,23 +1193,7 @@ impl ConnTracker {
             t.parents.add(uid);
             t
         });
-        let mut conn = Conn {
-            key: StoredKey::store(&key, hash, &mut self.v6addrs),
-            uid_state: self.uids.next_state(),
-            start: pkt.ts,
-            last: pkt.ts,
-            proto,
-            history: HistStore::new(),
-            hist_seen: 0,
-            counts: Counters::default(),
-            cflags: if src_is_a { CF_ORIG_IS_A } else { 0 },
-            service: ServiceList::default(),
-            parsers: 0,
-            export_tos: ip.tos,
-            long_schedule: NOT_WATCHED,
-            long_next: 0,
-            state,
-        };
+        let mut conn = self.new_conn(&key, hash, [pkt.ts, pkt.ts], proto, src_is_a, ip.tos, state);
         if flip {
             conn.flip_common();
         }
