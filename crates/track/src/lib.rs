@@ -14,6 +14,7 @@ pub mod fuzzing_flows;
 mod hist_store;
 pub mod key;
 mod long_conn;
+mod prefetch;
 pub mod record;
 pub mod service;
 pub mod site;

@@ -73,6 +73,14 @@ impl FlowTable {
         }
     }
 
+    /// Asks for the bucket line where a search for `hash` starts.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        if let Some(b) = self.buckets.get(hash as u32 as usize & self.mask) {
+            crate::prefetch::line(b);
+        }
+    }
+
     /// Inserts `slot` under `hash` (the caller knows it is not present).
     #[inline]
     pub fn insert(&mut self, hash: u64, slot_idx: u32) {

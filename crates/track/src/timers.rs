@@ -349,6 +349,14 @@ impl<T: Copy> TimerWheel<T> {
         Some(self.take_head())
     }
 
+    /// The timer `k` places after the one [`pop_due`](Self::pop_due) would
+    /// return next, if it has reached the sorted due list (it may not be
+    /// due yet): for prefetching what it will touch.
+    #[inline]
+    pub fn due_ahead(&self, k: usize) -> Option<&T> {
+        self.due.get(self.head + k).map(|e| &e.item)
+    }
+
     /// Removes `due[head]` (which must exist).
     #[inline]
     fn take_head(&mut self) -> (f64, T) {
@@ -552,6 +560,22 @@ mod tests {
         // A jump of more than a turn of the wheel.
         assert_eq!(w.pop_due(1e9), Some((3000.0, 3)));
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn due_ahead_shows_the_timers_that_pop_next() {
+        let mut w = TimerWheel::new();
+        for (i, d) in [10.001, 10.002, 10.003, 10.004].into_iter().enumerate() {
+            w.push(d, i as u32);
+        }
+        assert_eq!(w.due_ahead(0), None, "nothing has reached the due list yet");
+        assert_eq!(w.pop_due(10.003), Some((10.001, 0)));
+        // The next ones in pop order; 10.004 is not in the list yet.
+        assert_eq!(w.due_ahead(0), Some(&1));
+        assert_eq!(w.due_ahead(1), Some(&2));
+        assert_eq!(w.due_ahead(2), None);
+        assert_eq!(w.pop_due(10.003), Some((10.002, 1)));
+        assert_eq!(w.due_ahead(0), Some(&2));
     }
 
     #[test]

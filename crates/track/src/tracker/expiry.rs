@@ -9,11 +9,46 @@ use connwatch_wire::netflow::EndReason;
 use super::export::ExportState;
 use super::{ConnTracker, Meta, TimerItem, TimerKind};
 use crate::conn::ProtoState;
+use crate::prefetch;
+
+/// How many due timers ahead of the one firing have their slot asked for.
+const PREFETCH_SLOT_AHEAD: usize = 6;
+/// How many ahead have the lines behind the slot asked for.
+const PREFETCH_STATE_AHEAD: usize = 3;
 
 impl ConnTracker {
     pub(super) fn fire_wheel(&mut self, t: f64, now: Timestamp) {
         if let Some((deadline, item)) = self.wheel.pop_due(t) {
+            self.prefetch_due();
             self.fire(item, deadline, now);
+        }
+    }
+
+    /// Asks for the lines the timers due next will touch: their slot's
+    /// bookkeeping and connection a few timers ahead, and, once those have
+    /// arrived, the TCP state and flow-table bucket behind them. Timers
+    /// fire in batches (every connection idle since the same millisecond),
+    /// and each one's lines are cold: fetched one after another, firing and
+    /// removal took some 12% of the run's time in a sampling profile of
+    /// the benchmark (`perf record -e cpu-clock`), mostly waiting.
+    #[inline]
+    fn prefetch_due(&self) {
+        if let Some(a) = self.wheel.due_ahead(PREFETCH_SLOT_AHEAD) {
+            if let Some(m) = self.meta.get(a.idx as usize) {
+                prefetch::line(m);
+            }
+            if let Some(c) = self.conns.get(a.idx as usize) {
+                prefetch::value(c);
+            }
+        }
+        if let Some(a) = self.wheel.due_ahead(PREFETCH_STATE_AHEAD) {
+            if let Some(Some(c)) = self.conns.get(a.idx as usize) {
+                if let ProtoState::Tcp(t) = &c.state {
+                    prefetch::value(&**t);
+                }
+                let hash = self.hash(&c.key.key(&self.v6addrs));
+                self.table.prefetch(hash);
+            }
         }
     }
 
