@@ -2,10 +2,9 @@
 //!
 //! With some 150,000 connections open, a connection's slot, its TCP state
 //! and its flow-table bucket are cold whenever one of its packets or
-//! timers comes: each is a cache miss of about 100 ns, more than all the
-//! instructions of a packet. Where the next few keys are known in advance
-//! (timers due in a batch, the table's bucket before the slot), asking for
-//! the lines early lets those misses overlap.
+//! timers comes: each is a cache miss, the time of a few hundred
+//! instructions. Where the next few are known in advance (timers due in a
+//! batch), asking for their lines early lets those misses overlap.
 
 /// Asks for the cache line holding `p`. A hint only: it never faults, and
 /// an address that is not mapped is ignored.
@@ -21,18 +20,19 @@ pub(crate) fn line<T>(p: *const T) {
     let _ = p;
 }
 
-/// Asks for every cache line of `*r`.
+/// Asks for every cache line `*r` lies in.
 #[inline(always)]
 pub(crate) fn value<T>(r: &T) {
     let p = (r as *const T).cast::<u8>();
     let size = core::mem::size_of::<T>();
+    // Addresses 64 bytes apart fall in consecutive lines, and the last
+    // byte's line is at most one further: every line is asked for. The
+    // size is a constant, so the loop unrolls (no alignment arithmetic).
     let mut off = 0;
     while off < size {
         line(p.wrapping_add(off));
         off += 64;
     }
-    // The last line, when the value straddles one more boundary than its
-    // size alone implies.
     if size > 0 {
         line(p.wrapping_add(size - 1));
     }

@@ -341,7 +341,7 @@ pub struct ConnTracker {
     tcp_states: usize,
     /// Connections removed since the last sweep (see [`TimerItem`]).
     gen_bumps: u32,
-    /// Packets since the start, modulo 256 ([`ConnTracker::advance`]).
+    /// Packets that fired no timer, modulo 256 ([`ConnTracker::advance`]).
     tidy_tick: u8,
     /// Tunnel bookkeeping of the connections with `CF_TUNNEL`, by slot.
     tunnels: hashbrown::HashMap<u32, TunnelInfo>,
