@@ -11,7 +11,9 @@ const CHUNK: usize = 4096;
 /// Slots addressed by a dense `u32`-sized index.
 #[derive(Debug)]
 pub(crate) struct Slab<T> {
-    chunks: Vec<Box<[Option<T>]>>,
+    /// Fixed-size arrays rather than slices: an index within a chunk then
+    /// needs no bounds check (a slab access is several per packet).
+    chunks: Vec<Box<[Option<T>; CHUNK]>>,
     len: usize,
 }
 
@@ -33,12 +35,11 @@ impl<T> Slab<T> {
     /// Adds an empty slot and returns its index.
     pub fn push_empty(&mut self) -> usize {
         if self.len == self.chunks.len() * CHUNK {
-            self.chunks.push(
-                (0..CHUNK)
-                    .map(|_| None)
-                    .collect::<Vec<_>>()
-                    .into_boxed_slice(),
-            );
+            let chunk: Box<[Option<T>]> = (0..CHUNK).map(|_| None).collect();
+            let Ok(chunk) = chunk.try_into() else {
+                unreachable!("a chunk is made with CHUNK slots");
+            };
+            self.chunks.push(chunk);
         }
         self.len += 1;
         self.len - 1
