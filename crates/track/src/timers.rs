@@ -79,8 +79,6 @@ impl<T> Entry<T> {
 const BLOCK: usize = 32;
 /// Blocks per allocation (never moved, never freed: reused).
 const BLOCKS_PER_CHUNK: usize = 256;
-/// Entries per chunk.
-const CHUNK_ENTRIES: usize = BLOCKS_PER_CHUNK * BLOCK;
 /// No block.
 const NIL: u32 = u32::MAX;
 
@@ -93,9 +91,8 @@ const NIL: u32 = u32::MAX;
 /// armed timers.
 #[derive(Debug)]
 struct Blocks<T> {
-    /// `BLOCKS_PER_CHUNK * BLOCK` entries per chunk, as a fixed-size array:
-    /// an index within a chunk needs no bounds check.
-    chunks: Vec<Box<[Entry<T>; CHUNK_ENTRIES]>>,
+    /// `BLOCKS_PER_CHUNK * BLOCK` entries per chunk.
+    chunks: Vec<Box<[Entry<T>]>>,
     /// Per block: entries used.
     fill: Vec<u8>,
     /// Per block: the next block of its list (or of the free list).
@@ -119,11 +116,8 @@ impl<T: Copy> Blocks<T> {
     fn take(&mut self, next: u32, filler: Entry<T>) -> u32 {
         if self.free == NIL {
             let first = self.fill.len();
-            let chunk = vec![filler; CHUNK_ENTRIES].into_boxed_slice();
-            let Ok(chunk) = chunk.try_into() else {
-                unreachable!("a chunk is made with CHUNK_ENTRIES entries");
-            };
-            self.chunks.push(chunk);
+            self.chunks
+                .push(vec![filler; BLOCKS_PER_CHUNK * BLOCK].into_boxed_slice());
             for b in first..first + BLOCKS_PER_CHUNK {
                 self.fill.push(0);
                 self.next.push(if b + 1 < first + BLOCKS_PER_CHUNK {
@@ -256,7 +250,7 @@ impl<T: Copy> Blocks<T> {
 #[derive(Debug)]
 pub struct TimerWheel<T> {
     /// First and last block of each coarse slot's list.
-    slots: Box<[(u32, u32); SLOTS]>,
+    slots: Vec<(u32, u32)>,
     blocks: Blocks<T>,
     /// Coarse tick whose timers sit in `fine`.
     current: Option<i64>,
@@ -286,7 +280,7 @@ impl<T: Copy> TimerWheel<T> {
     /// An empty wheel.
     pub fn new() -> Self {
         TimerWheel {
-            slots: Box::new([(NIL, NIL); SLOTS]),
+            slots: vec![(NIL, NIL); SLOTS],
             blocks: Blocks::new(),
             current: None,
             fine: (0..TICK_MS).map(|_| Vec::new()).collect(),
@@ -316,7 +310,10 @@ impl<T: Copy> TimerWheel<T> {
             v.iter().map(|s| s.capacity() * per).sum::<usize>()
                 + v.capacity() * core::mem::size_of::<Vec<Entry<T>>>()
         };
-        SLOTS * 8 + self.blocks.memory() + vecs(&self.fine) + self.due.capacity() * per
+        self.slots.capacity() * 8
+            + self.blocks.memory()
+            + vecs(&self.fine)
+            + self.due.capacity() * per
     }
 
     /// Arms a timer for `deadline` (Zeek seconds).
