@@ -109,6 +109,23 @@ fn udp_inactivity_timeout_deadline_packet_starts_new_row() {
 }
 
 #[test]
+fn peak_bytes_is_known_before_the_first_sampled_peak() {
+    // Peaks are sampled every 256th new one; a run that never gets there
+    // still reports what its tracker holds (not 0).
+    let s = scenario();
+    let mut u = s.udp(CLIENT, SERVER);
+    u.send(Orig, secs(0), 10);
+    let mut sim = Sim::new(cfg());
+    for p in s.packets() {
+        sim.feed(p.ts, &p.data);
+    }
+    let t = sim.an.tracker_ref();
+    assert_eq!(t.stats().peak_open, 1);
+    assert!(t.stats().peak_bytes >= t.memory_bytes());
+    assert!(t.stats().peak_bytes > 0);
+}
+
+#[test]
 fn udp_just_before_inactivity_deadline_joins_the_row() {
     let s = scenario();
     let mut u = s.udp(CLIENT, SERVER);

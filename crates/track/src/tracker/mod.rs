@@ -298,7 +298,8 @@ pub struct TrackerStats {
     pub open: u64,
     /// Highest number of connections tracked at once.
     pub peak_open: u64,
-    /// [`ConnTracker::memory_bytes`] when `peak_open` was reached.
+    /// [`ConnTracker::memory_bytes`] when `peak_open` was reached (sampled
+    /// at every 256th new peak), or now if that is more.
     pub peak_bytes: usize,
     /// Connections evicted because of `max_connections`.
     pub evicted: u64,
@@ -498,7 +499,12 @@ impl ConnTracker {
 
     /// Counters.
     pub fn stats(&self) -> TrackerStats {
-        self.stats
+        // The peak is sampled at every 256th new peak of open connections;
+        // the current size covers a run that never reached 256, or has
+        // grown since the last sample.
+        let mut s = self.stats;
+        s.peak_bytes = s.peak_bytes.max(self.memory_bytes());
+        s
     }
 
     /// Estimated bytes held by the table, the connections and the timers
