@@ -9,6 +9,8 @@
 #   PCAP=file.pcap scripts/bench.sh      # measure an existing trace instead
 #   FLAGS=-C PCAP=...                    # extra connwatch flags
 #   BENCH_DIR=dir                        # where traces and logs go
+#   CONNWATCH=path                       # the binary to measure, e.g. the
+#                                        # one scripts/pgo-build.sh prints
 # Binaries are taken from $CARGO_TARGET_DIR/release (default target/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,16 +24,17 @@ pcap=${PCAP:-$dir/bulk-$conns.pcap}
 if [ ! -f "$pcap" ]; then
     "$bin"/connwatch-tracegen bulk --out "$pcap" --connections "$conns" --seed 1 "$@"
 fi
+cw=${CONNWATCH:-$bin/connwatch}
 cat "$pcap" > /dev/null # into the page cache: measure connwatch, not the disk
 
 # Resident memory of a run that tracks almost nothing: the fixed cost.
 /usr/bin/time -f '%M' -o "$dir/base.time" \
-    "$bin"/connwatch -C -r testdata/wikipedia-mixed.pcap --logdir "$dir/base" 2>/dev/null
+    "$cw" -C -r testdata/wikipedia-mixed.pcap --logdir "$dir/base" 2>/dev/null
 base_kb=$(cat "$dir/base.time")
 
 rm -rf "$dir/out"
 /usr/bin/time -f '%e %U %S %M' -o "$dir/run.time" \
-    "$bin"/connwatch ${FLAGS:-} -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
+    "$cw" ${FLAGS:-} -r "$pcap" --logdir "$dir/out" 2> "$dir/run.err"
 read -r wall user sys rss_kb < "$dir/run.time"
 summary=$(grep 'packets,' "$dir/run.err")
 echo "$summary"
