@@ -18,6 +18,7 @@
 # with (`rustc -vV`): LLVM_PROFDATA=path, `llvm-profdata-N` on PATH,
 # /usr/lib/llvm-N (Debian: `apt-get install llvm-N`), or rustup's
 # llvm-tools component. Outputs go under ${CARGO_TARGET_DIR:-target}/pgo*.
+# RUSTFLAGS, if set, apply to both builds (e.g. -Ctarget-cpu=x86-64-v3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=${CARGO_TARGET_DIR:-target}
@@ -48,7 +49,7 @@ data=$(cd "$data" && pwd)
 
 # --target: RUSTFLAGS then apply to connwatch only, not to build scripts.
 echo "pgo-build: instrumented build" >&2
-RUSTFLAGS="-Cprofile-generate=$data/raw" CARGO_TARGET_DIR="$base/pgo-gen" \
+RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$data/raw" CARGO_TARGET_DIR="$base/pgo-gen" \
     cargo build --release --locked -q -p connwatch --target "$host"
 inst=$base/pgo-gen/$host/release/connwatch
 cargo build --release --locked -q -p connwatch-tracegen
@@ -75,6 +76,6 @@ done
 "$profdata" merge -o "$data/connwatch.profdata" "$data"/raw/*.profraw
 rm -f "$data"/*.pcap
 echo "pgo-build: optimised build" >&2
-RUSTFLAGS="-Cprofile-use=$data/connwatch.profdata" CARGO_TARGET_DIR="$base/pgo" \
+RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-use=$data/connwatch.profdata" CARGO_TARGET_DIR="$base/pgo" \
     cargo build --release --locked -q -p connwatch --target "$host"
 echo "$base/pgo/$host/release/connwatch"
