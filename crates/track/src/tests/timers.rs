@@ -386,3 +386,62 @@ fn finishing_in_steps_emits_what_finish_emits_in_the_same_order() {
         assert_eq!(rows(Some(step)), all, "step {step}");
     }
 }
+
+/// An established TCP connection is removed after the TCP inactivity
+/// timeout (5 min) from its last packet, though its class was UDP (1 min)
+/// until the handshake completed: the timer armed at creation fires at
+/// 60 s, finds the connection active for its new class, and re-arms at
+/// `last + 300 s` (spec §7, row 13). A packet exactly then starts a new
+/// row; one a microsecond earlier joins.
+#[test]
+fn established_tcp_uses_the_tcp_inactivity_timeout() {
+    for (gap, rows_want) in [(secs(300), 2), (secs(300) - us(1), 1)] {
+        let s = scenario();
+        let mut c = s.tcp(CLIENT, SERVER);
+        let (isn, ack) = (c.isn(Orig), c.isn(Resp).wrapping_add(1));
+        c.handshake(0);
+        let flags = PSH | ACK;
+        seg(
+            &s,
+            secs(1),
+            CLIENT,
+            SERVER,
+            flags,
+            isn.wrapping_add(1),
+            ack,
+            10,
+        );
+        // Four minutes of silence: longer than the UDP timeout.
+        seg(
+            &s,
+            secs(241),
+            CLIENT,
+            SERVER,
+            flags,
+            isn.wrapping_add(11),
+            ack,
+            10,
+        );
+        let t = secs(241) + gap;
+        seg(&s, t, CLIENT, SERVER, flags, isn.wrapping_add(21), ack, 10);
+        let rows = run(&s);
+        assert_eq!(rows.len(), rows_want, "gap {gap}: {rows:#?}");
+        let start = rows[0].ts.0;
+        let last = if rows_want == 2 { secs(241) } else { t };
+        assert_eq!(rows[0].last.0 - start, last, "gap {gap}");
+    }
+}
+
+/// Before the handshake completes the UDP timeout applies: a lone SYN-ACK
+/// flow (no attempt timer) silent for a minute is gone.
+#[test]
+fn tcp_before_the_handshake_uses_the_udp_inactivity_timeout() {
+    let s = scenario();
+    s.tcp(CLIENT, SERVER)
+        .syn_ack(0)
+        .syn_ack(secs(4))
+        .syn_ack(secs(64));
+    let rows = run(&s);
+    assert_eq!(rows.len(), 2, "{rows:#?}");
+    assert_eq!(rows[0].orig_pkts + rows[0].resp_pkts, 2);
+}

@@ -159,12 +159,25 @@ impl TimerCtx<'_> {
     }
 
     /// `Connection::SetInactivityTimeout`.
+    ///
+    /// Zeek cancels the inactivity timer and arms one at `last + timeout`.
+    /// A longer timeout arms nothing here: the timer already armed is due
+    /// no later than `last + timeout`, and when it fires it finds the
+    /// connection not yet idle for the new timeout and re-arms at exactly
+    /// `last + timeout` (`InactivityTimer`'s own rule), so the connection
+    /// is removed at the same time, by a timer at the same deadline. Only
+    /// the order among timers of equal deadlines may differ, which nothing
+    /// relies on. This spares every TCP connection a second inactivity
+    /// timer when its handshake completes (the UDP timeout, its class until
+    /// then, is the shorter), and the wheel a stale 5-minute entry for
+    /// every connection that closes.
     pub fn set_inactivity_timeout(&mut self, conn: &mut Conn, class: Timeout) {
         if class == conn.inactivity() {
             return;
         }
         let timeout = self.cfg.timeout(class);
-        if timeout == self.cfg.timeout(conn.inactivity()) {
+        let armed = self.cfg.timeout(conn.inactivity());
+        if timeout == armed || (armed.as_nanos() != 0 && timeout > armed) {
             conn.set_inactivity(class);
             return;
         }
