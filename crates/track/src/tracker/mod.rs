@@ -176,6 +176,8 @@ impl TimerCtx<'_> {
             return;
         }
         let timeout = self.cfg.timeout(class);
+        // While the current class's timeout is not zero, one inactivity
+        // timer is armed, due no later than `last` plus that timeout.
         let armed = self.cfg.timeout(conn.inactivity());
         if timeout == armed || (armed.as_nanos() != 0 && timeout > armed) {
             conn.set_inactivity(class);
