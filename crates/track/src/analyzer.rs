@@ -317,7 +317,7 @@ impl PacketAnalyzer {
         let input = PacketIn {
             ts,
             ip: pkt,
-            l4,
+            l4: &l4,
             checksum_ok,
             encap,
             vlan,

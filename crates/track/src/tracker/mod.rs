@@ -268,8 +268,9 @@ pub struct PacketIn<'a> {
     pub ts: Timestamp,
     /// The IP layer (of the innermost packet for tunnelled traffic).
     pub ip: &'a IpPacket<'a>,
-    /// The transport layer.
-    pub l4: L4<'a>,
+    /// The transport layer (borrowed: a copy into every packet's
+    /// `PacketIn` cost some ten stores a packet).
+    pub l4: &'a L4<'a>,
     /// The transport checksum is good, or was not checked.
     pub checksum_ok: bool,
     /// The tunnels around it.
@@ -930,7 +931,7 @@ impl ConnTracker {
     pub fn handle(&mut self, pkt: &PacketIn<'_>) -> Option<ConnRef> {
         let ip = pkt.ip;
         let v6 = ip.version == 6;
-        let (sport, dport, one_way, proto) = match pkt.l4 {
+        let (sport, dport, one_way, proto) = match *pkt.l4 {
             L4::Tcp(t) => (t.src_port, t.dst_port, false, Proto::Tcp),
             L4::TcpBroken {
                 src_port, dst_port, ..
@@ -956,7 +957,7 @@ impl ConnTracker {
 
         let idx = match found {
             Some(idx) => {
-                let reuse = match (&pkt.l4, &self.conns[idx as usize]) {
+                let reuse = match (pkt.l4, &self.conns[idx as usize]) {
                     (L4::Tcp(t), Some(c)) => match &c.state {
                         ProtoState::Tcp(tcp) => tcp.is_reuse(t.flags, t.seq),
                         _ => false,
@@ -990,7 +991,7 @@ impl ConnTracker {
         };
         let ip_len = ip.total_len;
         let mut announced = None;
-        let accepted = match pkt.l4 {
+        let accepted = match *pkt.l4 {
             L4::Tcp(t) => {
                 let ProtoState::Tcp(mut tcp) =
                     core::mem::replace(&mut conn.state, ProtoState::Plain(PlainState::default()))
@@ -1205,7 +1206,7 @@ impl ConnTracker {
         }
         let ip = pkt.ip;
         // Orientation at creation (WantConnection + the broadcast exception).
-        let flip = match pkt.l4 {
+        let flip = match *pkt.l4 {
             L4::Tcp(t) => self.tcp_flip(t.flags, sport, dport),
             L4::TcpBroken { flags, .. } => self.tcp_flip(flags, sport, dport),
             L4::Udp(_) => {
