@@ -128,8 +128,6 @@ pub struct LocalNets {
 /// `b` (a network shorter than /8 is in several groups).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct ByFirstByte<T> {
-    /// The networks in configuration order.
-    all: Vec<(T, T)>,
     /// Group `b` is `grouped[start[b]..start[b + 1]]`; empty before the
     /// first network is added.
     start: Vec<u32>,
@@ -155,22 +153,24 @@ impl Addr for u128 {
 }
 
 impl<T: Addr> ByFirstByte<T> {
-    /// Rebuilds the groups from `all` (once per `extend`: the cost is 256
-    /// passes over the list).
-    fn reindex(&mut self) {
-        self.start.clear();
-        self.grouped.clear();
-        self.start.push(0);
+    /// The groups of `all`, the networks as `(network, mask)` pairs (built
+    /// once per `extend`: 256 passes over the list).
+    fn new(all: &[(T, T)]) -> Self {
+        let mut g = ByFirstByte {
+            start: vec![0],
+            grouped: Vec::new(),
+        };
         for b in 0..=255u8 {
-            for &(n, m) in &self.all {
+            for &(n, m) in all {
                 // Some address starting with `b` is in the network when
                 // `b` agrees with it on the mask's first byte.
                 if b & m.first() == n.first() {
-                    self.grouped.push((n, m));
+                    g.grouped.push((n, m));
                 }
             }
-            self.start.push(self.grouped.len() as u32);
+            g.start.push(g.grouped.len() as u32);
         }
+        g
     }
 
     #[inline]
@@ -219,23 +219,22 @@ impl LocalNets {
 
     /// Appends networks.
     pub fn extend(&mut self, nets: impl IntoIterator<Item = Cidr>) {
-        for c in nets {
+        self.nets.extend(nets);
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        for c in &self.nets {
             match c.addr() {
                 IpAddr::V4(a) => {
-                    let p = u32::from(c.prefix().min(32));
-                    let m = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-                    self.v4.all.push((u32::from(a) & m, m));
+                    let m = mask32(c.prefix().min(32));
+                    v4.push((u32::from(a) & m, m));
                 }
                 IpAddr::V6(a) => {
-                    let p = u32::from(c.prefix().min(128));
-                    let m = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-                    self.v6.all.push((u128::from(a) & m, m));
+                    let m = mask128(c.prefix().min(128));
+                    v6.push((u128::from(a) & m, m));
                 }
             }
-            self.nets.push(c);
         }
-        self.v4.reindex();
-        self.v6.reindex();
+        self.v4 = ByFirstByte::new(&v4);
+        self.v6 = ByFirstByte::new(&v6);
     }
 
     /// The networks, as configured.
