@@ -6,12 +6,14 @@
 //! - `live` (Linux): the live sensor, AF_PACKET workers and one writer;
 //! - `collect` (Linux): the NetFlow/IPFIX collector;
 //! - [`sinks`]: Zeek-format logs (TSV and JSON);
-//! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags.
+//! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags;
+//! - [`huge_pages`]: the binary's allocator (huge pages for big blocks).
 
 pub mod cli;
 #[cfg(target_os = "linux")]
 pub mod collect;
 pub mod config;
+pub mod huge_pages;
 #[cfg(target_os = "linux")]
 pub mod live;
 pub mod pipeline;

@@ -7,7 +7,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use connwatch::{cli, config, pipeline};
+use connwatch::{cli, config, huge_pages, pipeline};
+
+/// The system allocator, asking for transparent huge pages for big
+/// blocks (see [`huge_pages`]).
+#[global_allocator]
+static ALLOC: huge_pages::HugePageAlloc = huge_pages::HugePageAlloc;
 
 /// Fixes glibc's mmap threshold at its initial 128 KiB. glibc raises the
 /// threshold each time a large block is freed, after which the tracker's
@@ -28,6 +33,7 @@ fn tune_allocator() {
 
 fn main() -> ExitCode {
     tune_allocator();
+    huge_pages::tune_heap();
     let cli = cli::Cli::parse();
     let cfg = match config::load(&cli) {
         Ok(c) => c,
