@@ -20,7 +20,7 @@
 //!   still back them with a huge page;
 //! - blocks of a huge page or more (the flow table, for one), mapped on
 //!   their own (the binary fixes glibc's mmap threshold): they are
-//!   allocated on a 2 MiB boundary ([`real_layout`]) and advised whole.
+//!   allocated on a 2 MiB boundary ([`is_big`]) and advised whole.
 //!
 //! On the benchmark this cut the profile-guided build's CPU time by about
 //! a tenth (README, "Performance"). Where the kernel has no transparent
@@ -127,90 +127,160 @@ fn after_alloc(p: *mut u8, size: usize) {
     }
 }
 
-/// The layout a block is really allocated with: blocks of a huge page or
-/// more start on a huge-page boundary, so that all of a block's whole
+/// Whether a block is "big": a huge page or more, with an alignment a
+/// huge page satisfies. Big blocks are served by glibc's
+/// `posix_memalign` on a 2 MiB boundary, so that all of a block's whole
 /// 2 MiB ranges can be huge pages (a flow table of exactly 2 MiB becomes
-/// one). The gap in front stays untouched address space.
+/// one), grown by `realloc` (which moves a big block by `mremap`, without
+/// copying) and freed by `free`, the one family POSIX lets work together.
+/// Everything else goes to [`System`]. Only with glibc on Linux.
 #[inline]
-pub fn real_layout(layout: Layout) -> Layout {
-    if layout.size() >= HUGE_PAGE && layout.align() < HUGE_PAGE {
-        Layout::from_size_align(layout.size(), HUGE_PAGE).unwrap_or(layout)
-    } else {
-        layout
+pub fn is_big(layout: Layout) -> bool {
+    cfg!(all(target_os = "linux", target_env = "gnu"))
+        && layout.size() >= HUGE_PAGE
+        && layout.align() <= HUGE_PAGE
+}
+
+/// A big block (see [`is_big`]), advised, or null.
+#[inline]
+fn alloc_big(size: usize) -> *mut u8 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let mut p: *mut libc::c_void = core::ptr::null_mut();
+        // SAFETY: `p` is a valid out-pointer; the alignment is a power of
+        // two and a multiple of the pointer size, as POSIX requires.
+        let rc = unsafe { libc::posix_memalign(&mut p, HUGE_PAGE, size) };
+        if rc != 0 {
+            return core::ptr::null_mut();
+        }
+        let p = p.cast::<u8>();
+        after_alloc(p, size);
+        p
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = size;
+        core::ptr::null_mut()
     }
 }
 
-// SAFETY: every block is allocated, grown and freed by `System` with its
-// `real_layout`, which depends on the size and alignment alone and so is
-// the same at every call about one block; `after_alloc` only gives the
-// kernel a hint about memory of this process.
+/// Frees a big block.
+///
+/// # Safety
+/// `p` came from [`alloc_big`] or [`realloc_big`] and is not used after.
+#[inline]
+unsafe fn free_big(p: *mut u8) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: the caller's contract: a live block of the malloc family.
+    unsafe {
+        libc::free(p.cast());
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = p;
+}
+
+/// Grows or shrinks a big block to another big size with `realloc`
+/// (glibc moves it by `mremap`), or null, the old block then untouched.
+///
+/// # Safety
+/// `p` came from [`alloc_big`] or [`realloc_big`], and its caller needs
+/// no alignment above 16 bytes (all `realloc` keeps).
+#[inline]
+unsafe fn realloc_big(p: *mut u8, new_size: usize) -> *mut u8 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: the caller's contract: a live block of the malloc family.
+        let q = unsafe { libc::realloc(p.cast(), new_size) }.cast::<u8>();
+        after_alloc(q, new_size);
+        q
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = (p, new_size);
+        core::ptr::null_mut()
+    }
+}
+
+// SAFETY: a block is big (see `is_big`) or not by its layout alone, which
+// the caller passes unchanged to every call about it (`realloc`'s new
+// size then decides the new block's kind). Big blocks are allocated,
+// grown and freed by the malloc family only (`posix_memalign`, `realloc`,
+// `free`), the others by `System` only; a block that changes kind is
+// copied into a new one of the other kind. `realloc` keeps a big block's
+// alignment only up to 16 bytes, so blocks aligned more are copied too.
+// `after_alloc` only gives the kernel a hint about memory of this process.
 unsafe impl GlobalAlloc for HugePageAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc`; `real_layout` keeps
-        // the size and only raises the alignment.
-        let p = unsafe { System.alloc(real_layout(layout)) };
+        if is_big(layout) {
+            return alloc_big(layout.size());
+        }
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        let p = unsafe { System.alloc(layout) };
         after_alloc(p, layout.size());
         p
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let real = real_layout(layout);
-        if real == layout {
-            // SAFETY: as for `alloc`.
-            let p = unsafe { System.alloc_zeroed(layout) };
-            after_alloc(p, layout.size());
+        if is_big(layout) {
+            // Advised before it is zeroed, so that the zeroing faults its
+            // pages in as huge ones.
+            let p = alloc_big(layout.size());
+            if !p.is_null() {
+                // SAFETY: a fresh block of `layout.size()` bytes.
+                unsafe { p.write_bytes(0, layout.size()) };
+            }
             return p;
         }
-        // A raised alignment: the block is advised before it is zeroed, so
-        // that the zeroing faults its pages in as huge ones.
-        // SAFETY: as for `alloc`; the block is `layout.size()` bytes.
-        unsafe {
-            let p = System.alloc(real);
-            after_alloc(p, layout.size());
-            if !p.is_null() {
-                p.write_bytes(0, layout.size());
-            }
-            p
-        }
+        // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        after_alloc(p, layout.size());
+        p
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract for `dealloc`, with the layout the
-        // block was allocated with.
-        unsafe { System.dealloc(ptr, real_layout(layout)) }
+        if is_big(layout) {
+            // SAFETY: a big block (by its layout), freed once.
+            unsafe { free_big(ptr) }
+        } else {
+            // SAFETY: the caller's contract for `dealloc`, passed on.
+            unsafe { System.dealloc(ptr, layout) }
+        }
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let old = real_layout(layout);
-        // The new size with the caller's alignment (valid: the caller's
-        // contract for `realloc`).
+        // The new layout: the caller's contract for `realloc` makes it
+        // valid.
         let Ok(new) = Layout::from_size_align(new_size, layout.align()) else {
             return core::ptr::null_mut();
         };
-        let new_real = real_layout(new);
-        if old == layout && new_real == new {
-            // Neither side raised: glibc grows the block in place or by
-            // `mremap` where it can.
-            // SAFETY: the caller's contract for `realloc`, passed on.
-            let p = unsafe { System.realloc(ptr, layout, new_size) };
-            after_alloc(p, new_size);
-            return p;
-        }
-        // A raised alignment on either side: a new block, the contents
-        // copied, the old one freed with its own real layout.
-        // SAFETY: `ptr` holds `layout.size()` bytes; the new block at
-        // least `min` of them; the old block is freed as allocated.
-        unsafe {
-            let p = self.alloc(new);
-            if !p.is_null() {
-                core::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
-                System.dealloc(ptr, old);
+        match (is_big(layout), is_big(new)) {
+            (false, false) => {
+                // SAFETY: the caller's contract for `realloc`, passed on.
+                let p = unsafe { System.realloc(ptr, layout, new_size) };
+                after_alloc(p, new_size);
+                p
             }
-            p
+            // SAFETY: a big block with an alignment `realloc` keeps.
+            (true, true) if layout.align() <= 16 => unsafe { realloc_big(ptr, new_size) },
+            _ => {
+                // Another kind, or an alignment `realloc` does not keep:
+                // a new block, the contents copied, the old one freed.
+                // SAFETY: `ptr` holds `layout.size()` bytes, the new block
+                // at least the smaller size; the old one is freed as the
+                // kind it is.
+                unsafe {
+                    let p = self.alloc(new);
+                    if !p.is_null() {
+                        core::ptr::copy_nonoverlapping(ptr, p, layout.size().min(new_size));
+                        self.dealloc(ptr, layout);
+                    }
+                    p
+                }
+            }
         }
     }
 }
@@ -250,21 +320,40 @@ mod tests {
     #[test]
     fn blocks_of_a_huge_page_or_more_start_on_one() {
         let small = Layout::from_size_align(H - 1, 8).unwrap();
-        assert_eq!(real_layout(small), small);
+        assert!(!is_big(small));
+        assert!(!is_big(Layout::from_size_align(H, 2 * H).unwrap()));
         let big = Layout::from_size_align(H, 8).unwrap();
-        assert_eq!(real_layout(big).align(), H);
-        assert_eq!(real_layout(big).size(), H);
+        assert_eq!(
+            is_big(big),
+            cfg!(all(target_os = "linux", target_env = "gnu"))
+        );
         let a = HugePageAlloc;
         // SAFETY: non-zero sizes; each block is freed with its layout.
         unsafe {
             let p = a.alloc_zeroed(big);
-            assert_eq!(p as usize % H, 0);
+            assert!(!p.is_null());
+            if is_big(big) {
+                assert_eq!(p as usize % H, 0);
+            }
+            p.write_bytes(3, H);
+            // Big to big (by `realloc`), big to small, small to big.
             let q = a.realloc(p, big, 3 * H);
-            assert_eq!(q as usize % H, 0);
+            assert!(!q.is_null());
+            assert!(core::slice::from_raw_parts(q, H).iter().all(|b| *b == 3));
             let big3 = Layout::from_size_align(3 * H, 8).unwrap();
             let r = a.realloc(q, big3, 100);
-            assert!(!r.is_null());
-            a.dealloc(r, Layout::from_size_align(100, 8).unwrap());
+            assert!(core::slice::from_raw_parts(r, 100).iter().all(|b| *b == 3));
+            let small100 = Layout::from_size_align(100, 8).unwrap();
+            let t = a.realloc(r, small100, H + 1);
+            assert!(core::slice::from_raw_parts(t, 100).iter().all(|b| *b == 3));
+            a.dealloc(t, Layout::from_size_align(H + 1, 8).unwrap());
+            // An alignment `realloc` does not keep is kept by copying.
+            let wide = Layout::from_size_align(H, 4096).unwrap();
+            let w = a.alloc(wide);
+            assert_eq!(w as usize % 4096, 0);
+            let w2 = a.realloc(w, wide, 2 * H);
+            assert_eq!(w2 as usize % 4096, 0);
+            a.dealloc(w2, Layout::from_size_align(2 * H, 4096).unwrap());
         }
     }
 
