@@ -7,7 +7,8 @@
 //! - `collect` (Linux): the NetFlow/IPFIX collector;
 //! - [`sinks`]: Zeek-format logs (TSV and JSON);
 //! - [`config`] and [`cli`]: the TOML config, `--set` overrides and flags;
-//! - [`huge_pages`]: the binary's allocator (huge pages for big blocks).
+//! - [`huge_pages`]: the binary's allocator and glibc settings (huge
+//!   pages for the heap and big blocks).
 
 pub mod cli;
 #[cfg(target_os = "linux")]

@@ -9,31 +9,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use connwatch::{cli, config, huge_pages, pipeline};
 
-/// The system allocator, asking for transparent huge pages for big
-/// blocks (see [`huge_pages`]).
+/// The system allocator, asking for transparent huge pages for the heap
+/// and big blocks (see [`huge_pages`]).
 #[global_allocator]
 static ALLOC: huge_pages::HugePageAlloc = huge_pages::HugePageAlloc;
 
-/// Fixes glibc's mmap threshold at its initial 128 KiB. glibc raises the
-/// threshold each time a large block is freed, after which the tracker's
-/// growing arrays (flow table, slot metadata, queues) come from the main
-/// heap, and each growth leaves the old copy there as a hole that stays
-/// resident. Kept at 128 KiB, such blocks are mapped on their own, grow by
-/// `mremap` and go back to the system when freed: on the 2-million-
-/// connection benchmark, 1.7 MB less peak memory (about 11 bytes per open
-/// connection) at no measurable cost.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; it is called once,
-    // before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
-    huge_pages::tune_heap();
+    huge_pages::tune_malloc();
     let cli = cli::Cli::parse();
     let cfg = match config::load(&cli) {
         Ok(c) => c,

@@ -4,7 +4,7 @@
 //! from the main thread, whose allocations come from the `brk` heap the
 //! allocator advises (libtest runs tests on other threads, which glibc
 //! serves from other arenas). It installs the allocator and tunes the heap
-//! as `connwatch`'s `main` does, allocates blocks the size of a
+//! as `connwatch`'s `main` does (with its `mallopt` settings), allocates blocks the size of a
 //! connection's TCP state, and checks the process's `AnonHugePages`.
 //!
 //! Whether the kernel can give huge pages at all is checked first, on a
@@ -66,7 +66,7 @@ fn kernel_gives_huge_pages() -> bool {
 }
 
 fn main() {
-    huge_pages::tune_heap();
+    huge_pages::tune_malloc();
     if !kernel_gives_huge_pages() {
         println!("huge_pages: skipped, the kernel gives no transparent huge pages here");
         return;
