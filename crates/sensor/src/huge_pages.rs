@@ -40,7 +40,8 @@ pub const HUGE_PAGE: usize = 2 << 20;
 /// How much the main heap grows by at least (glibc's `M_TOP_PAD`, 128 KiB
 /// by default). Only touched pages count towards memory use, so a bigger
 /// step costs address space, not memory; glibc also keeps up to this much
-/// free at the heap's end rather than giving it back at once.
+/// free at the heap's end rather than giving it back at once. Measured on
+/// the benchmark: 4 MiB as fast, 32 MiB slower (1.11 of the CPU time).
 pub const HEAP_STEP: usize = 8 << 20;
 
 /// [`System`], advising huge pages for the heap's growth and for blocks of
