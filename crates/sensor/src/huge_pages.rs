@@ -18,9 +18,9 @@
 //!   [`tune_malloc`]) so that most of the new memory lies in whole 2 MiB
 //!   ranges that nothing has touched yet, which is when the kernel can
 //!   still back them with a huge page;
-//! - blocks of a huge page or more (the flow table, for one), mapped on
-//!   their own ([`tune_malloc`] fixes glibc's mmap threshold): they are
-//!   allocated on a 2 MiB boundary ([`is_big`]) and advised whole.
+//! - blocks of a huge page or more (the flow table, for one): mappings of
+//!   their own, made here on a 2 MiB boundary and advised whole
+//!   ([`is_big`]).
 //!
 //! On the benchmark this cut the profile-guided build's CPU time by about
 //! 6%, for some 3 MiB more resident memory at the peak (README,
@@ -78,7 +78,7 @@ pub fn tune_malloc() {
 }
 
 /// The whole huge pages inside `[p, p + size)`: (start, length), or `None`
-/// when the range holds none.
+/// when the range holds none (for checks that a range can hold one).
 pub fn huge_span(p: usize, size: usize) -> Option<(usize, usize)> {
     let start = p.checked_add(HUGE_PAGE - 1)? & !(HUGE_PAGE - 1);
     let end = p.checked_add(size)? & !(HUGE_PAGE - 1);
@@ -102,8 +102,8 @@ pub fn heap_growth(done: usize, top: usize) -> Option<(usize, usize)> {
 #[inline]
 fn advise_range(start: usize, len: usize) {
     #[cfg(target_os = "linux")]
-    // SAFETY: callers pass memory of this process (a block the allocator
-    // just handed out, or the heap); MADV_HUGEPAGE only changes how later
+    // SAFETY: callers pass memory of this process (a fresh mapping, or
+    // the heap); MADV_HUGEPAGE only changes how later
     // page faults in it are served, never the contents. Where part of the
     // range is not mapped, the kernel skips it and fails harmlessly.
     unsafe {
@@ -117,19 +117,13 @@ fn advise_range(start: usize, len: usize) {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 static HEAP_TOP: AtomicUsize = AtomicUsize::new(0);
 
-/// After an allocation: advises the block if it is big, else whatever the
-/// heap grew by since the last look. `sbrk(0)` only reads glibc's cached
-/// heap end; the common case is one load and one comparison. Threads
-/// racing here at worst advise a range twice.
+/// After a `System` allocation: advises whatever the heap grew by since
+/// the last look. `sbrk(0)` only reads glibc's cached heap end; the common
+/// case is one load and one comparison. Threads racing here at worst
+/// advise a range twice.
 #[inline]
-fn after_alloc(p: *mut u8, size: usize) {
+fn after_alloc(p: *mut u8) {
     if p.is_null() {
-        return;
-    }
-    if size >= HUGE_PAGE {
-        if let Some((start, len)) = huge_span(p as usize, size) {
-            advise_range(start, len);
-        }
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -148,87 +142,132 @@ fn after_alloc(p: *mut u8, size: usize) {
 }
 
 /// Whether a block is "big": a huge page or more, with an alignment a
-/// huge page satisfies. Big blocks are served by glibc's
-/// `posix_memalign` on a 2 MiB boundary, so that all of a block's whole
-/// 2 MiB ranges can be huge pages (a flow table of exactly 2 MiB becomes
-/// one), grown by `realloc` (which moves a big block by `mremap`, without
-/// copying) and freed by `free`, the one family POSIX lets work together.
-/// Everything else goes to [`System`]. Only with glibc on Linux.
+/// huge page satisfies. A big block is a mapping of its own, made here:
+/// `mmap` on a 2 MiB boundary (so that all of its whole 2 MiB ranges can
+/// be huge pages: a flow table of exactly 2 MiB becomes one), advised
+/// whole, grown by `mremap` (the kernel moves the pages, nothing is
+/// copied) and given back by `munmap`. Glibc's own `posix_memalign` would
+/// not do: the advice would cover only part of its mapping, splitting it,
+/// and `mremap` refuses a range that spans two mappings, so every growth
+/// became a copy. Everything else goes to [`System`]. Only on Linux.
 #[inline]
 pub fn is_big(layout: Layout) -> bool {
-    cfg!(all(target_os = "linux", target_env = "gnu"))
-        && layout.size() >= HUGE_PAGE
-        && layout.align() <= HUGE_PAGE
+    cfg!(target_os = "linux") && layout.size() >= HUGE_PAGE && layout.align() <= HUGE_PAGE
 }
 
-/// A big block (see [`is_big`]), advised, or null.
+/// The base page size mappings are made of.
+const PAGE: usize = 4096;
+
+/// The length of the mapping behind a big block of `size` bytes (whole
+/// pages), or `None` on overflow.
+#[inline]
+fn map_len(size: usize) -> Option<usize> {
+    Some(size.checked_add(PAGE - 1)? & !(PAGE - 1))
+}
+
+/// A fresh (zeroed) mapping for a big block on a 2 MiB boundary, advised
+/// whole, or null.
 #[inline]
 fn alloc_big(size: usize) -> *mut u8 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(target_os = "linux")]
     {
-        let mut p: *mut libc::c_void = core::ptr::null_mut();
-        // SAFETY: `p` is a valid out-pointer; the alignment is a power of
-        // two and a multiple of the pointer size, as POSIX requires.
-        let rc = unsafe { libc::posix_memalign(&mut p, HUGE_PAGE, size) };
-        if rc != 0 {
+        let Some(len) = map_len(size) else {
             return core::ptr::null_mut();
+        };
+        // Enough to cut an aligned `len` out of; the rest is unmapped.
+        let Some(total) = len.checked_add(HUGE_PAGE - PAGE) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: a new private anonymous mapping; nothing else refers to
+        // it. The head and tail cut off lie inside it, page-aligned.
+        unsafe {
+            let p = libc::mmap(
+                core::ptr::null_mut(),
+                total,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return core::ptr::null_mut();
+            }
+            let base = p as usize;
+            let start = (base + HUGE_PAGE - 1) & !(HUGE_PAGE - 1);
+            let head = start - base;
+            if head > 0 {
+                libc::munmap(p, head);
+            }
+            let tail = total - head - len;
+            if tail > 0 {
+                libc::munmap((start + len) as *mut libc::c_void, tail);
+            }
+            advise_range(start, len);
+            start as *mut u8
         }
-        let p = p.cast::<u8>();
-        after_alloc(p, size);
-        p
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(not(target_os = "linux"))]
     {
         let _ = size;
         core::ptr::null_mut()
     }
 }
 
-/// Frees a big block.
+/// Gives a big block back.
 ///
 /// # Safety
-/// `p` came from [`alloc_big`] or [`realloc_big`] and is not used after.
+/// `p` is a big block of `size` bytes (from [`alloc_big`] or
+/// [`realloc_big`]), not used after.
 #[inline]
-unsafe fn free_big(p: *mut u8) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: the caller's contract: a live block of the malloc family.
-    unsafe {
-        libc::free(p.cast());
+unsafe fn free_big(p: *mut u8, size: usize) {
+    #[cfg(target_os = "linux")]
+    if let Some(len) = map_len(size) {
+        // SAFETY: the caller's contract: the whole mapping is the block's.
+        unsafe {
+            libc::munmap(p.cast(), len);
+        }
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    let _ = p;
+    #[cfg(not(target_os = "linux"))]
+    let _ = (p, size);
 }
 
-/// Grows or shrinks a big block to another big size with `realloc`
-/// (glibc moves it by `mremap`), or null, the old block then untouched.
+/// Grows or shrinks a big block of `old` bytes to a big `new` size with
+/// `mremap` (the advice moves with the mapping), or null, the old block
+/// then untouched. The result keeps a page's alignment only.
 ///
 /// # Safety
-/// `p` came from [`alloc_big`] or [`realloc_big`], and its caller needs
-/// no alignment above 16 bytes (all `realloc` keeps).
+/// `p` is a big block of `old` bytes.
 #[inline]
-unsafe fn realloc_big(p: *mut u8, new_size: usize) -> *mut u8 {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+unsafe fn realloc_big(p: *mut u8, old: usize, new: usize) -> *mut u8 {
+    #[cfg(target_os = "linux")]
     {
-        // SAFETY: the caller's contract: a live block of the malloc family.
-        let q = unsafe { libc::realloc(p.cast(), new_size) }.cast::<u8>();
-        after_alloc(q, new_size);
-        q
+        let (Some(old_len), Some(new_len)) = (map_len(old), map_len(new)) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: the caller's contract: the mapping is the block's, in
+        // one piece; the kernel moves it whole or leaves it as it was.
+        let q = unsafe { libc::mremap(p.cast(), old_len, new_len, libc::MREMAP_MAYMOVE) };
+        if q == libc::MAP_FAILED {
+            return core::ptr::null_mut();
+        }
+        q.cast()
     }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    #[cfg(not(target_os = "linux"))]
     {
-        let _ = (p, new_size);
+        let _ = (p, old, new);
         core::ptr::null_mut()
     }
 }
 
 // SAFETY: a block is big (see `is_big`) or not by its layout alone, which
 // the caller passes unchanged to every call about it (`realloc`'s new
-// size then decides the new block's kind). Big blocks are allocated,
-// grown and freed by the malloc family only (`posix_memalign`, `realloc`,
-// `free`), the others by `System` only; a block that changes kind is
-// copied into a new one of the other kind. `realloc` keeps a big block's
-// alignment only up to 16 bytes, so blocks aligned more are copied too.
-// `after_alloc` only gives the kernel a hint about memory of this process.
+// size then decides the new block's kind). Big blocks are whole mappings
+// of their own (`map_len` bytes from their start), made, moved and
+// unmapped here only; the others are allocated, grown and freed by
+// `System` only; a block that changes kind is copied into a new one of
+// the other kind. `mremap` keeps only a page's alignment, so a big block
+// that needs more is copied too. The advice only gives the kernel a hint
+// about memory of this process.
 unsafe impl GlobalAlloc for HugePageAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -237,33 +276,28 @@ unsafe impl GlobalAlloc for HugePageAlloc {
         }
         // SAFETY: the caller's contract for `alloc`, passed on.
         let p = unsafe { System.alloc(layout) };
-        after_alloc(p, layout.size());
+        after_alloc(p);
         p
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if is_big(layout) {
-            // Advised before it is zeroed, so that the zeroing faults its
-            // pages in as huge ones.
-            let p = alloc_big(layout.size());
-            if !p.is_null() {
-                // SAFETY: a fresh block of `layout.size()` bytes.
-                unsafe { p.write_bytes(0, layout.size()) };
-            }
-            return p;
+            // A fresh mapping reads as zeros; its pages are faulted in,
+            // as huge ones, only when first touched.
+            return alloc_big(layout.size());
         }
         // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
         let p = unsafe { System.alloc_zeroed(layout) };
-        after_alloc(p, layout.size());
+        after_alloc(p);
         p
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if is_big(layout) {
-            // SAFETY: a big block (by its layout), freed once.
-            unsafe { free_big(ptr) }
+            // SAFETY: a big block (by its layout), given back once.
+            unsafe { free_big(ptr, layout.size()) }
         } else {
             // SAFETY: the caller's contract for `dealloc`, passed on.
             unsafe { System.dealloc(ptr, layout) }
@@ -281,13 +315,16 @@ unsafe impl GlobalAlloc for HugePageAlloc {
             (false, false) => {
                 // SAFETY: the caller's contract for `realloc`, passed on.
                 let p = unsafe { System.realloc(ptr, layout, new_size) };
-                after_alloc(p, new_size);
+                after_alloc(p);
                 p
             }
-            // SAFETY: a big block with an alignment `realloc` keeps.
-            (true, true) if layout.align() <= 16 => unsafe { realloc_big(ptr, new_size) },
+            // SAFETY: a big block that needs no more than a page's
+            // alignment.
+            (true, true) if layout.align() <= PAGE => unsafe {
+                realloc_big(ptr, layout.size(), new_size)
+            },
             _ => {
-                // Another kind, or an alignment `realloc` does not keep:
+                // Another kind, or an alignment `mremap` does not keep:
                 // a new block, the contents copied, the old one freed.
                 // SAFETY: `ptr` holds `layout.size()` bytes, the new block
                 // at least the smaller size; the old one is freed as the
@@ -343,10 +380,7 @@ mod tests {
         assert!(!is_big(small));
         assert!(!is_big(Layout::from_size_align(H, 2 * H).unwrap()));
         let big = Layout::from_size_align(H, 8).unwrap();
-        assert_eq!(
-            is_big(big),
-            cfg!(all(target_os = "linux", target_env = "gnu"))
-        );
+        assert_eq!(is_big(big), cfg!(target_os = "linux"));
         let a = HugePageAlloc;
         // SAFETY: non-zero sizes; each block is freed with its layout.
         unsafe {
@@ -356,7 +390,7 @@ mod tests {
                 assert_eq!(p as usize % H, 0);
             }
             p.write_bytes(3, H);
-            // Big to big (by `realloc`), big to small, small to big.
+            // Big to big (by `mremap`), big to small, small to big.
             let q = a.realloc(p, big, 3 * H);
             assert!(!q.is_null());
             assert!(core::slice::from_raw_parts(q, H).iter().all(|b| *b == 3));
@@ -367,7 +401,7 @@ mod tests {
             let t = a.realloc(r, small100, H + 1);
             assert!(core::slice::from_raw_parts(t, 100).iter().all(|b| *b == 3));
             a.dealloc(t, Layout::from_size_align(H + 1, 8).unwrap());
-            // An alignment `realloc` does not keep is kept by copying.
+            // An alignment `mremap` does not keep is kept by copying.
             let wide = Layout::from_size_align(H, 4096).unwrap();
             let w = a.alloc(wide);
             assert_eq!(w as usize % 4096, 0);
