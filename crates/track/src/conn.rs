@@ -9,7 +9,6 @@ use crate::counters::Counters;
 use crate::hist_store::HistStore;
 use crate::record::{Proto, ServiceList, TunnelParents};
 use crate::stored_key::{StoredKey, V6Addrs};
-use crate::tcp::TcpConn;
 use crate::uid::Uid;
 
 /// The DNS analyzer is attached.
@@ -114,8 +113,11 @@ impl FlowState {
 /// Protocol-specific state.
 #[derive(Debug)]
 pub(crate) enum ProtoState {
-    /// TCP endpoints, reassembly model, timers' bookkeeping.
-    Tcp(Box<TcpConn>),
+    /// TCP: the endpoints, reassembly model and timers' bookkeeping (a
+    /// `TcpConn`) are in the tracker's side slab at the connection's slot
+    /// index, where a packet's lookup can ask for them without reading the
+    /// slot first.
+    Tcp,
     /// UDP, ICMP and unknown IP protocols.
     Plain(PlainState),
     /// A connection stitched from flow records (NetFlow/IPFIX collection).
@@ -329,14 +331,6 @@ impl Conn {
     #[inline]
     pub fn flipped_late(&self) -> bool {
         self.cflags & CF_FLIPPED_LATE != 0
-    }
-
-    /// `missed_bytes` (TCP content gaps; 0 for other protocols).
-    pub fn missed_bytes(&self) -> u64 {
-        match &self.state {
-            ProtoState::Tcp(t) => t.missed_bytes,
-            _ => 0,
-        }
     }
 
     /// Counts a packet for ConnSize.

@@ -24,6 +24,7 @@
 
 use super::ConnTracker;
 use crate::conn::{Conn, ORIG, RESP};
+use crate::slab::CHUNK;
 
 /// Connections compared per sampled eviction.
 pub(super) const CANDIDATES: usize = 8;
@@ -70,18 +71,23 @@ impl ConnTracker {
                 return self.evict(Some((false, 0, idx)));
             }
         }
-        let n = self.conns.len();
+        // Slots are handed out a chunk at a time, per kind of connection:
+        // only the first `slots_used_in` of a chunk can be occupied.
+        let chunks = self.conns.len() / CHUNK;
+        let used: usize = (0..chunks).map(|c| self.slots_used_in(c)).sum();
         let mut best: Option<Score> = None;
         let consider = |best: &mut Option<Score>, c: &Conn, i: usize| {
             if c.long_next == 0 && best.is_none_or(|b| score(c, i) < b) {
                 *best = Some(score(c, i));
             }
         };
-        if n <= PROBES {
+        if used <= PROBES {
             // A small table: look at every connection.
-            for i in 0..n {
-                if let Some(c) = self.conns[i].as_ref() {
-                    consider(&mut best, c, i);
+            for c in 0..chunks {
+                for i in c * CHUNK..c * CHUNK + self.slots_used_in(c) {
+                    if let Some(conn) = self.conns[i].as_ref() {
+                        consider(&mut best, conn, i);
+                    }
                 }
             }
             return self.evict(best);
@@ -91,9 +97,18 @@ impl ConnTracker {
             if found == CANDIDATES {
                 break;
             }
-            let start = (self.next_random() % n as u64) as usize;
+            // A random chunk, then a random run of its used slots (slots
+            // of a chunk still filling are sampled a little more often:
+            // the choice is approximate anyway).
+            let r = self.next_random();
+            let c = (r % chunks as u64) as usize;
+            let n = self.slots_used_in(c);
+            if n == 0 {
+                continue;
+            }
+            let start = ((r >> 32) % n as u64) as usize;
             for k in 0..PROBE_RUN {
-                let i = (start + k) % n;
+                let i = c * CHUNK + (start + k) % n;
                 if let Some(c) = self.conns[i].as_ref() {
                     if c.long_next == 0 {
                         found += 1;

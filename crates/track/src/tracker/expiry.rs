@@ -42,10 +42,12 @@ impl ConnTracker {
             }
         }
         if let Some(a) = self.wheel.due_ahead(PREFETCH_STATE_AHEAD) {
+            // A TCP slot's state is at the slot's index: no need to wait
+            // for the connection to find it.
+            if let Some(t) = self.tcp.get(a.idx as usize) {
+                prefetch::value(t);
+            }
             if let Some(Some(c)) = self.conns.get(a.idx as usize) {
-                if let ProtoState::Tcp(t) = &c.state {
-                    prefetch::value(&**t);
-                }
                 let hash = self.hash(&c.key.key(&self.v6addrs));
                 self.table.prefetch(hash);
             }
@@ -95,6 +97,7 @@ impl ConnTracker {
         let Some(conn) = self.conns[item.idx as usize].as_mut() else {
             return;
         };
+        let tcp = self.tcp.get_mut(item.idx as usize);
         let t = now.as_zeek_secs();
         // When the connection really ended: reports due before then are
         // still made, in time order, even if the clock jumped past both.
@@ -123,9 +126,11 @@ impl ConnTracker {
                 }
             }
             TimerKind::Delete => true,
-            TimerKind::Attempt | TimerKind::Expire => match &mut conn.state {
-                ProtoState::Tcp(tcp) if item.kind() == TimerKind::Attempt => tcp.attempt_timer(),
-                ProtoState::Tcp(tcp) => {
+            TimerKind::Attempt | TimerKind::Expire => match (&conn.state, tcp) {
+                (ProtoState::Tcp, Some(tcp)) if item.kind() == TimerKind::Attempt => {
+                    tcp.attempt_timer()
+                }
+                (ProtoState::Tcp, Some(tcp)) => {
                     let linger = self.cfg.tcp_connection_linger.as_secs_f64();
                     match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
                         Some(true) => true,
@@ -137,7 +142,7 @@ impl ConnTracker {
                         None => false,
                     }
                 }
-                ProtoState::Plain(_) | ProtoState::Flow(_) => false,
+                _ => false,
             },
         };
         if remove {
@@ -147,7 +152,9 @@ impl ConnTracker {
             // Flow export: an ended TCP connection is an "end of flow", any
             // other removal by a timer an idle one.
             let reason = match self.conns[item.idx as usize].as_ref().map(|c| &c.state) {
-                Some(ProtoState::Tcp(t)) if t.has_ended() => EndReason::EndOfFlow,
+                Some(ProtoState::Tcp) if self.tcp_of(item.idx).is_some_and(|t| t.has_ended()) => {
+                    EndReason::EndOfFlow
+                }
                 Some(ProtoState::Flow(f)) if f.has_ended() => EndReason::EndOfFlow,
                 _ => EndReason::Idle,
             };

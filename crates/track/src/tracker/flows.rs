@@ -290,7 +290,7 @@ impl ConnTracker {
         });
         let times = [side.start, side.end];
         let mut conn = self.new_conn(&key, hash, times, proto, src_is_a != flip, side.tos, state);
-        let idx = self.alloc_slot();
+        let idx = self.alloc_slot(super::SlotKind::Plain);
         self.set_vlans(idx, &mut conn, f.vlan, None);
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,

@@ -107,7 +107,7 @@ impl ConnTracker {
             return false;
         };
         let ended = match &conn.state {
-            ProtoState::Tcp(tcp) => tcp.has_ended(),
+            ProtoState::Tcp => self.tcp_of(idx).is_some_and(|t| t.has_ended()),
             ProtoState::Flow(f) => f.has_ended(),
             ProtoState::Plain(_) => false,
         };

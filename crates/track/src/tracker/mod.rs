@@ -22,7 +22,7 @@ use crate::key::FlowKey;
 use crate::long_conn::{self, LastReport, Schedules, NOT_WATCHED};
 use crate::record::{ConnEvent, ConnRecord, ConnState, Proto, Service, ServiceList};
 use crate::service;
-use crate::slab::Slab;
+use crate::slab::{SideSlab, Slab, CHUNK};
 use crate::stored_key::{StoredKey, V6Addrs};
 use crate::table::FlowTable;
 use crate::tcp::{Segment, TcpConn};
@@ -116,6 +116,24 @@ impl TimerItem {
     #[inline]
     fn gen_is(self, gen: u32) -> bool {
         (self.stamp ^ (gen << (32 - STAMP_GEN_BITS))) >> (32 - STAMP_GEN_BITS) == 0
+    }
+}
+
+/// The chunks a connection's slot comes from: a TCP connection's slot is
+/// in a chunk with TCP state beside it (see [`crate::slab`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SlotKind {
+    Plain = 0,
+    Tcp = 1,
+}
+
+impl SlotKind {
+    fn of(conn: &Conn) -> SlotKind {
+        if matches!(conn.state, ProtoState::Tcp) {
+            SlotKind::Tcp
+        } else {
+            SlotKind::Plain
+        }
     }
 }
 
@@ -344,8 +362,15 @@ pub struct ConnTracker {
     table: FlowTable,
     hasher: foldhash::fast::FixedState,
     conns: Slab<Conn>,
+    /// The `TcpConn` of each TCP connection, at its slot index: TCP
+    /// connections get slots in chunks that have this storage.
+    tcp: SideSlab<TcpConn>,
     meta: Vec<Meta>,
-    free: Vec<u32>,
+    /// Free slots by kind ([`SlotKind`]).
+    free: [Vec<u32>; 2],
+    /// By kind: the chunk whose slots are being handed out for the first
+    /// time (its first slot) and how many of them have been.
+    fresh: [Option<(u32, u32)>; 2],
     wheel: TimerWheel<TimerItem>,
     uids: UidGenerator,
     schedules: Option<Schedules>,
@@ -354,8 +379,6 @@ pub struct ConnTracker {
     long_prev: hashbrown::HashMap<u32, LastReport>,
     /// Timers left in the wheel by the last sweep.
     timers_live: usize,
-    /// Connections whose state is a boxed `TcpConn` (for `memory_bytes`).
-    tcp_states: usize,
     /// Connections removed since the last sweep (see [`TimerItem`]).
     gen_bumps: u32,
     /// Packets that fired no timer, modulo 256 ([`ConnTracker::advance`]).
@@ -478,7 +501,9 @@ impl ConnTracker {
             hasher,
             conns: Slab::default(),
             meta: Vec::with_capacity(cap.min(1 << 20)),
-            free: Vec::new(),
+            tcp: SideSlab::default(),
+            free: [Vec::new(), Vec::new()],
+            fresh: [None, None],
             wheel: TimerWheel::new(),
             uids,
             schedules: cfg.long.as_ref().map(Schedules::new),
@@ -487,7 +512,6 @@ impl ConnTracker {
             vlans: hashbrown::HashMap::new(),
             v6addrs: V6Addrs::default(),
             timers_live: 0,
-            tcp_states: 0,
             gen_bumps: 0,
             tidy_tick: 0,
             long_first: std::collections::VecDeque::new(),
@@ -529,13 +553,13 @@ impl ConnTracker {
         self.table.memory()
             + self.conns.memory()
             + self.meta.capacity() * core::mem::size_of::<Meta>()
-            + self.free.capacity() * 4
+            + self.tcp.memory()
+            + (self.free[0].capacity() + self.free[1].capacity()) * 4
             + self.wheel.memory()
             + self.long_first.capacity() * 8
             + self.export_first.capacity() * 16
             + self.xstate.capacity() * core::mem::size_of::<export::ExportState>()
             + self.evict_queue.capacity() * 8
-            + self.tcp_states * core::mem::size_of::<TcpConn>()
             + self.v6addrs.memory()
             + self.vlans.capacity() * (4 + core::mem::size_of::<[Option<u16>; 2]>())
             + self.tunnels.capacity() * (4 + core::mem::size_of::<TunnelInfo>())
@@ -690,10 +714,10 @@ impl ConnTracker {
             }
             let idx = self.finish_cursor;
             self.finish_cursor += 1;
-            if let Some(conn) = &self.conns[idx] {
+            if self.conns[idx].is_some() {
                 // A TCP connection already closed or reset ended by itself.
-                let reason = match &conn.state {
-                    ProtoState::Tcp(t) if t.has_ended() => EndReason::EndOfFlow,
+                let reason = match self.tcp_of(idx as u32) {
+                    Some(t) if t.has_ended() => EndReason::EndOfFlow,
                     _ => EndReason::Forced,
                 };
                 self.remove(idx as u32, reason);
@@ -728,10 +752,7 @@ impl ConnTracker {
         if conn.cflags & CF_VLAN != 0 {
             self.vlans.remove(&idx);
         }
-        self.free.push(idx);
-        if matches!(conn.state, ProtoState::Tcp(_)) {
-            self.tcp_states = self.tcp_states.saturating_sub(1);
-        }
+        self.free[SlotKind::of(&conn) as usize].push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
         *p = p.saturating_sub(1);
@@ -768,7 +789,10 @@ impl ConnTracker {
         let mut history = conn.history.to_history();
         let mut sampling = 0;
         let (bytes, conn_state) = match &conn.state {
-            ProtoState::Tcp(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
+            ProtoState::Tcp => match self.tcp.get(idx as usize) {
+                Some(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
+                None => ([0, 0], ConnState::OTH),
+            },
             ProtoState::Flow(st) => {
                 history = flows::flow_history(conn.proto, st, conn.counts.pkts_both());
                 sampling = st.sampling;
@@ -819,7 +843,10 @@ impl ConnTracker {
             conn_state,
             local_orig: local(orig_h),
             local_resp: local(resp_h),
-            missed_bytes: conn.missed_bytes(),
+            missed_bytes: match conn.state {
+                ProtoState::Tcp => self.tcp.get(idx as usize).map_or(0, |t| t.missed_bytes),
+                _ => 0,
+            },
             history,
             orig_pkts: conn.counts.pkts(ORIG),
             orig_ip_bytes: conn.counts.ip_bytes(ORIG),
@@ -957,15 +984,9 @@ impl ConnTracker {
 
         let idx = match found {
             Some(idx) => {
-                let reuse = match (pkt.l4, &self.conns[idx as usize]) {
-                    (L4::Tcp(t), Some(c)) => match &c.state {
-                        ProtoState::Tcp(tcp) => tcp.is_reuse(t.flags, t.seq),
-                        _ => false,
-                    },
-                    (L4::TcpBroken { flags, seq, .. }, Some(c)) => match &c.state {
-                        ProtoState::Tcp(tcp) => tcp.is_reuse(*flags, *seq),
-                        _ => false,
-                    },
+                let reuse = match (pkt.l4, self.tcp_of(idx)) {
+                    (L4::Tcp(t), Some(tcp)) => tcp.is_reuse(t.flags, t.seq),
+                    (L4::TcpBroken { flags, seq, .. }, Some(tcp)) => tcp.is_reuse(*flags, *seq),
                     _ => false,
                 };
                 if reuse {
@@ -993,11 +1014,7 @@ impl ConnTracker {
         let mut announced = None;
         let accepted = match *pkt.l4 {
             L4::Tcp(t) => {
-                let ProtoState::Tcp(mut tcp) =
-                    core::mem::replace(&mut conn.state, ProtoState::Plain(PlainState::default()))
-                else {
-                    return None;
-                };
+                let tcp = self.tcp.get_mut(idx as usize)?;
                 let side = if is_orig { ORIG } else { RESP };
                 let ok = if !pkt.checksum_ok {
                     tcp.checksum_error(conn, side);
@@ -1053,7 +1070,6 @@ impl ConnTracker {
                     }
                     true
                 };
-                conn.state = ProtoState::Tcp(tcp);
                 ok
             }
             L4::TcpBroken { .. } => false,
@@ -1217,7 +1233,7 @@ impl ConnTracker {
         } && !is_v4_broadcast(ip.dst);
 
         let (inactivity, state) = match proto {
-            Proto::Tcp => (Timeout::Udp, ProtoState::Tcp(Box::new(TcpConn::new()))),
+            Proto::Tcp => (Timeout::Udp, ProtoState::Tcp),
             Proto::Udp => (Timeout::Udp, ProtoState::Plain(plain())),
             Proto::Icmp => (Timeout::Icmp, ProtoState::Plain(plain())),
             Proto::Unknown => (Timeout::UnknownIp, ProtoState::Plain(plain())),
@@ -1238,7 +1254,7 @@ impl ConnTracker {
             self.match_expected(&mut conn, pkt.ts);
         }
 
-        let idx = self.alloc_slot();
+        let idx = self.alloc_slot(SlotKind::of(&conn));
         self.set_vlans(idx, &mut conn, pkt.vlan, pkt.inner_vlan);
         if let Some(t) = tunnel {
             conn.cflags |= CF_TUNNEL;
@@ -1284,19 +1300,56 @@ impl ConnTracker {
         true
     }
 
-    /// A free connection slot (its `Meta` exists).
-    fn alloc_slot(&mut self) -> u32 {
-        match self.free.pop() {
-            Some(i) => i,
-            None => {
-                if self.meta.len() == self.meta.capacity() {
-                    // Grow by a fixed step, not by doubling: a doubled
-                    // array is up to half empty at the peak.
-                    self.meta.reserve_exact(4096);
-                }
-                self.meta.push(Meta::default());
-                self.conns.push_empty() as u32
+    /// A free connection slot of `kind` (its `Meta` exists; a TCP slot's
+    /// state is new).
+    fn alloc_slot(&mut self, kind: SlotKind) -> u32 {
+        let fresh = &mut self.fresh[kind as usize];
+        let idx = match (self.free[kind as usize].pop(), fresh) {
+            (Some(i), _) => i,
+            (None, Some((first, n))) if (*n as usize) < CHUNK => {
+                *n += 1;
+                *first + *n - 1
             }
+            (None, fresh) => {
+                // A new chunk, all of it for this kind. `meta` grows by the
+                // same fixed step, not by doubling: a doubled array is up
+                // to half empty at the peak.
+                let first = self.conns.push_chunk();
+                self.meta.reserve_exact(CHUNK);
+                self.meta.resize(first + CHUNK, Meta::default());
+                *fresh = Some((first as u32, 1));
+                first as u32
+            }
+        };
+        if kind == SlotKind::Tcp {
+            match self.tcp.get_mut(idx as usize) {
+                Some(t) => *t = TcpConn::new(),
+                None => self.tcp.ensure(idx as usize, TcpConn::new),
+            }
+        }
+        idx
+    }
+
+    /// How many slots of chunk `c` have ever been handed out (all of them
+    /// but in the chunk each kind is still filling).
+    pub(crate) fn slots_used_in(&self, c: usize) -> usize {
+        if c >= self.conns.len() / CHUNK {
+            return 0;
+        }
+        for (first, n) in self.fresh.iter().flatten() {
+            if *first as usize / CHUNK == c {
+                return *n as usize;
+            }
+        }
+        CHUNK
+    }
+
+    /// The TCP state of the connection at `idx`, if it is a TCP one.
+    #[inline]
+    pub(crate) fn tcp_of(&self, idx: u32) -> Option<&TcpConn> {
+        match self.conns.get(idx as usize) {
+            Some(Some(c)) if matches!(c.state, ProtoState::Tcp) => self.tcp.get(idx as usize),
+            _ => None,
         }
     }
 
@@ -1315,7 +1368,6 @@ impl ConnTracker {
             };
         }
         let watched = conn.long_schedule != NOT_WATCHED;
-        let tcp = matches!(conn.state, ProtoState::Tcp(_));
         self.conns[idx as usize] = Some(conn);
         if watched {
             self.queue_long_first(idx);
@@ -1327,9 +1379,6 @@ impl ConnTracker {
         self.stats.open_by_proto[proto_slot(proto)] += 1;
         if self.cfg.max_connections > 0 {
             self.note_new(idx);
-        }
-        if tcp {
-            self.tcp_states += 1;
         }
         if self.stats.open > self.stats.peak_open {
             self.stats.peak_open = self.stats.open;
