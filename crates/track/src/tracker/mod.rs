@@ -540,10 +540,14 @@ impl ConnTracker {
     /// Counters.
     pub fn stats(&self) -> TrackerStats {
         // The peak is sampled at every 256th new peak of open connections;
-        // the current size covers a run that never reached 256, or has
-        // grown since the last sample.
+        // the current size covers a run that never reached 256, or one at
+        // its peak now. Not at other times: after many connections end,
+        // the free-slot lists are long and every slot is still there,
+        // which is no cost of the connections open then.
         let mut s = self.stats;
-        s.peak_bytes = s.peak_bytes.max(self.memory_bytes());
+        if s.peak_bytes == 0 || s.open == s.peak_open {
+            s.peak_bytes = s.peak_bytes.max(self.memory_bytes());
+        }
         s
     }
 
