@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn conn_stays_small() {
         // One `Conn` per tracked connection: service detection lives in
-        // the UDP state's padding and in the boxed TCP state; tunnel
+        // the UDP state's padding and in the TCP state (a side slab); tunnel
         // records sit in a side table, `missed_bytes` in the TCP state, and
         // `ProtoState` keeps its tag in a niche of `PlainState`.
         // Flags share `cflags`, and `hist_seen` is 16 bits.

@@ -141,7 +141,10 @@ impl<T> SideSlab<T> {
     /// The value for slot `i`, if it has storage.
     #[inline]
     pub fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / SIDE_CHUNK)?.as_deref()?.get(i % SIDE_CHUNK)
+        self.chunks
+            .get(i / SIDE_CHUNK)?
+            .as_deref()?
+            .get(i % SIDE_CHUNK)
     }
 
     /// The value for slot `i`, if it has storage.

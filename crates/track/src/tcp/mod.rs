@@ -1088,11 +1088,9 @@ mod tests {
 
     #[test]
     fn tcp_state_stays_small() {
-        // One boxed `TcpConn` per TCP connection. glibc's malloc rounds a
-        // request up to 8 bytes less than a multiple of 16, so 216 bytes
-        // take a 224-byte chunk where 224 took 240: the out-of-order
-        // intervals of both sides share one pointer in `TcpConn` so that
-        // an `Endpoint` has no padding word.
+        // One `TcpConn` per TCP connection, in the tracker's side slab:
+        // the out-of-order intervals of both sides share one pointer in
+        // `TcpConn` so that an `Endpoint` has no padding word.
         assert_eq!(core::mem::size_of::<Endpoint>(), 80);
         assert_eq!(core::mem::size_of::<TcpConn>(), 216);
     }
