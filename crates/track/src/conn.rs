@@ -354,7 +354,7 @@ mod tests {
             false,
         );
         Conn {
-            key: StoredKey::store(&key, 0, &mut V6Addrs::default()),
+            key: StoredKey::store(&key, 0, 0, &mut V6Addrs::default()),
             uid_state: 0,
             start: Timestamp(0),
             last: Timestamp(0),

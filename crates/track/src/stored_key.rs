@@ -5,32 +5,37 @@
 //! keys compare and hash alike; for the IPv4 connections that are most of
 //! any table, 24 of those bytes are the IPv4-mapped prefix. A stored key
 //! keeps IPv4 addresses as two `u32`s. An IPv6 connection's addresses go
-//! to [`V6Addrs`], a slab in the tracker, and its stored key keeps their
-//! index and a 32-bit fingerprint (the high half of the flow hash), so a
-//! lookup that lands on the wrong IPv6 connection is almost always turned
-//! away without reading the slab; a match is always confirmed on all 32
-//! address bytes.
+//! to [`V6Addrs`], a side slab in the tracker at the connection's slot
+//! index (the tracker gives such connections slots in chunks that have
+//! it), and its stored key keeps that index and a 32-bit fingerprint (the
+//! high half of the flow hash), so a lookup that lands on the wrong IPv6
+//! connection is almost always turned away on the fingerprint; a match is
+//! always confirmed on all 32 address bytes. As the addresses' place
+//! follows from the slot index, a lookup can read them while the slot
+//! itself is still on its way from memory.
 
 use core::net::{IpAddr, Ipv4Addr};
 
 use crate::key::{to_ip, FlowKey};
+use crate::slab::SideSlab;
 
-/// The two addresses of the IPv6 connections, by index, with a free list.
+/// The two addresses of the IPv6 connections, at their slot index.
 #[derive(Debug, Default)]
 pub(crate) struct V6Addrs {
-    addrs: Vec<[u128; 2]>,
-    free: Vec<u32>,
+    addrs: SideSlab<[u128; 2]>,
 }
 
 impl V6Addrs {
-    /// Files a pair of addresses; returns its index.
-    fn insert(&mut self, pair: [u128; 2]) -> u32 {
-        if let Some(i) = self.free.pop() {
-            self.addrs[i as usize] = pair;
-            i
-        } else {
-            self.addrs.push(pair);
-            (self.addrs.len() - 1) as u32
+    /// Files a pair of addresses at slot `i`.
+    fn insert(&mut self, i: u32, pair: [u128; 2]) {
+        match self.addrs.get_mut(i as usize) {
+            Some(p) => *p = pair,
+            None => {
+                self.addrs.ensure(i as usize, <[u128; 2]>::default);
+                if let Some(p) = self.addrs.get_mut(i as usize) {
+                    *p = pair;
+                }
+            }
         }
     }
 
@@ -42,7 +47,7 @@ impl V6Addrs {
 
     /// Bytes held.
     pub fn memory(&self) -> usize {
-        self.addrs.capacity() * 32 + self.free.capacity() * 4
+        self.addrs.memory()
     }
 }
 
@@ -82,7 +87,7 @@ pub(crate) struct StoredKey {
 impl StoredKey {
     /// The addresses are in the slab.
     #[inline]
-    fn in_slab(&self) -> bool {
+    pub fn in_slab(&self) -> bool {
         self.flags & IN_SLAB != 0
     }
 
@@ -92,16 +97,23 @@ impl StoredKey {
         self.flags & !IN_SLAB
     }
 
-    /// Stores `key` (whose flow hash is `hash`), filing IPv6 addresses in
-    /// `v6`. The key must be released with [`release`](Self::release).
-    pub fn store(key: &FlowKey, hash: u64, v6: &mut V6Addrs) -> StoredKey {
+    /// Whether a stored `key` keeps its addresses in [`V6Addrs`] (and so
+    /// needs a slot that has room there).
+    #[inline]
+    pub fn needs_slab(key: &FlowKey) -> bool {
         // An IPv4 key's addresses are always mapped; a key from a flow
         // record may mix families, and then goes to the slab whole.
-        let inline = key.flags & 1 == 0 && is_mapped(key.a) && is_mapped(key.b);
-        let (a, b, slab) = if inline {
-            (key.a as u32, key.b as u32, 0)
+        !(key.flags & 1 == 0 && is_mapped(key.a) && is_mapped(key.b))
+    }
+
+    /// Stores `key` (whose flow hash is `hash`) for the connection in slot
+    /// `slot`, filing IPv6 addresses in `v6` there.
+    pub fn store(key: &FlowKey, hash: u64, slot: u32, v6: &mut V6Addrs) -> StoredKey {
+        let (a, b, slab) = if Self::needs_slab(key) {
+            v6.insert(slot, [key.a, key.b]);
+            (slot, (hash >> 32) as u32, IN_SLAB)
         } else {
-            (v6.insert([key.a, key.b]), (hash >> 32) as u32, IN_SLAB)
+            (key.a as u32, key.b as u32, 0)
         };
         StoredKey {
             a,
@@ -113,27 +125,24 @@ impl StoredKey {
         }
     }
 
-    /// Gives back the IPv6 entry (if any) of a key being dropped.
-    pub fn release(&self, v6: &mut V6Addrs) {
-        if self.in_slab() {
-            v6.free.push(self.a);
-        }
-    }
-
-    /// Whether this is `key` (whose flow hash is `hash`).
+    /// Whether this key, stored in slot `slot`, is `key` (whose flow hash
+    /// is `hash`).
     #[inline]
-    pub fn matches(&self, key: &FlowKey, hash: u64, v6: &V6Addrs) -> bool {
-        if self.pa != key.pa
-            || self.pb != key.pb
-            || self.proto != key.proto
-            || self.key_flags() != key.flags
-        {
+    pub fn matches(&self, key: &FlowKey, hash: u64, slot: u32, v6: &V6Addrs) -> bool {
+        if self.pa != key.pa || self.pb != key.pb || self.proto != key.proto {
             return false;
         }
-        if self.in_slab() {
-            self.b == (hash >> 32) as u32 && v6.get(self.a) == [key.a, key.b]
+        // Which form to compare follows from the packet's key, not from
+        // this one (equal keys are stored alike), and the addresses are
+        // read at `slot`, not at the index stored here: both are known
+        // before this key is read, so the addresses' line is asked for
+        // while this one is still coming.
+        if Self::needs_slab(key) {
+            self.flags == key.flags | IN_SLAB
+                && self.b == (hash >> 32) as u32
+                && v6.get(slot) == [key.a, key.b]
         } else {
-            key.a == mapped(self.a) && key.b == mapped(self.b)
+            self.flags == key.flags && key.a == mapped(self.a) && key.b == mapped(self.b)
         }
     }
 
@@ -197,43 +206,42 @@ mod tests {
                 for one_way in [false, true] {
                     let (k, _) = FlowKey::new(x, 1000 + i as u16, y, 80, 6, one_way);
                     let h = 0x1234_5678_9abc_def0u64 ^ ((i as u64) << 40);
-                    let s = StoredKey::store(&k, h, &mut v6);
+                    // Slots far apart: the side slab gives each its own
+                    // storage.
+                    let slot = 700 * stored.len() as u32;
+                    let s = StoredKey::store(&k, h, slot, &mut v6);
+                    assert_eq!(s.in_slab(), StoredKey::needs_slab(&k));
                     assert_eq!(s.key(&v6), k);
                     assert_eq!(s.addrs(&v6), (k.addr_a(), k.addr_b()));
-                    stored.push((s, k, h));
+                    stored.push((s, k, h, slot));
                 }
             }
         }
-        for (s, k, h) in &stored {
-            for (_, k2, h2) in &stored {
-                assert_eq!(s.matches(k2, *h2, &v6), k == k2, "{k:?} vs {k2:?}");
+        for (s, k, h, slot) in &stored {
+            for (_, k2, h2, _) in &stored {
+                assert_eq!(s.matches(k2, *h2, *slot, &v6), k == k2, "{k:?} vs {k2:?}");
             }
             // Same key, another fingerprint: refused (a different hash
             // means a different key).
             if s.in_slab() {
-                assert!(!s.matches(k, h ^ (1 << 40), &v6));
+                assert!(!s.matches(k, h ^ (1 << 40), *slot, &v6));
             }
         }
         // A flow record may mix families: such a key goes to the slab
         // whole and keeps its addresses as the key had them.
         let (k, _) = FlowKey::new(ips[0], 1, ips[2], 2, 17, false);
-        let s = StoredKey::store(&k, 99, &mut v6);
+        let s = StoredKey::store(&k, 99, 3, &mut v6);
         assert!(s.in_slab());
         assert_eq!(s.key(&v6), k);
         assert_eq!(s.addrs(&v6), (k.addr_a(), k.addr_b()));
-        assert!(s.matches(&k, 99, &v6));
+        assert!(s.matches(&k, 99, 3, &v6));
         let (k4, _) = FlowKey::new(ips[0], 1, ips[1], 2, 17, false);
-        assert!(!s.matches(&k4, 99, &v6));
-        // Released entries are reused.
-        let (s, _, _) = stored
-            .iter()
-            .copied()
-            .find(|(s, _, _)| s.in_slab())
-            .unwrap();
-        let n = v6.addrs.len();
-        s.release(&mut v6);
-        let (k, _) = FlowKey::new(ips[2], 5, ips[3], 6, 17, false);
-        StoredKey::store(&k, 7, &mut v6);
-        assert_eq!(v6.addrs.len(), n);
+        assert!(!s.matches(&k4, 99, 3, &v6));
+        // A slot's entry is overwritten by the next key stored there.
+        let other: IpAddr = "2001:db8::9".parse().unwrap();
+        let (k, _) = FlowKey::new(ips[2], 5, other, 6, 17, false);
+        let s2 = StoredKey::store(&k, 7, 3, &mut v6);
+        assert_eq!(s2.key(&v6), k);
+        assert!(!s.matches(&FlowKey::new(ips[0], 1, ips[2], 2, 17, false).0, 99, 3, &v6));
     }
 }

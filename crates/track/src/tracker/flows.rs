@@ -134,7 +134,7 @@ impl ConnTracker {
             self.table.find(hash, |i| {
                 conns[i as usize]
                     .as_ref()
-                    .is_some_and(|c| c.key.matches(&key, hash, v6))
+                    .is_some_and(|c| c.key.matches(&key, hash, i, v6))
             })
         };
         let idle = self.cfg.flows.idle_timeout;
@@ -289,8 +289,8 @@ impl ConnTracker {
             ..FlowState::default()
         });
         let times = [side.start, side.end];
-        let mut conn = self.new_conn(&key, hash, times, proto, src_is_a != flip, side.tos, state);
-        let idx = self.alloc_slot(super::SlotKind::Plain);
+        let idx = self.alloc_slot(super::SlotKind::new(&key, false));
+        let mut conn = self.new_conn(&key, hash, idx, times, proto, src_is_a != flip, side.tos, state);
         self.set_vlans(idx, &mut conn, f.vlan, None);
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,

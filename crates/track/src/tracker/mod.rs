@@ -119,21 +119,33 @@ impl TimerItem {
     }
 }
 
-/// The chunks a connection's slot comes from: a TCP connection's slot is
-/// in a chunk with TCP state beside it (see [`crate::slab`]).
+/// The chunks a connection's slot comes from (see [`crate::slab`]): a TCP
+/// connection's slot is in a chunk with TCP state beside it, an IPv6
+/// one's in a chunk with room for its addresses beside it
+/// ([`StoredKey`]); four kinds of chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SlotKind {
-    Plain = 0,
-    Tcp = 1,
-}
+pub(super) struct SlotKind(u8);
 
 impl SlotKind {
+    /// How many kinds there are.
+    const N: usize = 4;
+
+    /// The kind for a connection of this key, with TCP state or not
+    /// (connections built from flow records have none).
+    pub(super) fn new(key: &FlowKey, tcp_state: bool) -> SlotKind {
+        SlotKind(u8::from(tcp_state) | (u8::from(StoredKey::needs_slab(key)) << 1))
+    }
+
+    /// The kind of a connection's slot.
     fn of(conn: &Conn) -> SlotKind {
-        if matches!(conn.state, ProtoState::Tcp) {
-            SlotKind::Tcp
-        } else {
-            SlotKind::Plain
-        }
+        SlotKind(
+            u8::from(matches!(conn.state, ProtoState::Tcp)) | (u8::from(conn.key.in_slab()) << 1),
+        )
+    }
+
+    /// Its slot has TCP state beside it.
+    fn tcp(self) -> bool {
+        self.0 & 1 != 0
     }
 }
 
@@ -367,10 +379,10 @@ pub struct ConnTracker {
     tcp: SideSlab<TcpConn>,
     meta: Vec<Meta>,
     /// Free slots by kind ([`SlotKind`]).
-    free: [Vec<u32>; 2],
+    free: [Vec<u32>; SlotKind::N],
     /// By kind: the chunk whose slots are being handed out for the first
     /// time (its first slot) and how many of them have been.
-    fresh: [Option<(u32, u32)>; 2],
+    fresh: [Option<(u32, u32)>; SlotKind::N],
     wheel: TimerWheel<TimerItem>,
     uids: UidGenerator,
     schedules: Option<Schedules>,
@@ -502,8 +514,8 @@ impl ConnTracker {
             conns: Slab::default(),
             meta: Vec::with_capacity(cap.min(1 << 20)),
             tcp: SideSlab::default(),
-            free: [Vec::new(), Vec::new()],
-            fresh: [None, None],
+            free: Default::default(),
+            fresh: [None; SlotKind::N],
             wheel: TimerWheel::new(),
             uids,
             schedules: cfg.long.as_ref().map(Schedules::new),
@@ -558,7 +570,7 @@ impl ConnTracker {
             + self.conns.memory()
             + self.meta.capacity() * core::mem::size_of::<Meta>()
             + self.tcp.memory()
-            + (self.free[0].capacity() + self.free[1].capacity()) * 4
+            + self.free.iter().map(Vec::capacity).sum::<usize>() * 4
             + self.wheel.memory()
             + self.long_first.capacity() * 8
             + self.export_first.capacity() * 16
@@ -749,14 +761,13 @@ impl ConnTracker {
             self.long_prev.remove(&idx);
         }
         let rec = self.record(idx, &conn);
-        conn.key.release(&mut self.v6addrs);
         if conn.cflags & CF_TUNNEL != 0 {
             self.tunnels.remove(&idx);
         }
         if conn.cflags & CF_VLAN != 0 {
             self.vlans.remove(&idx);
         }
-        self.free[SlotKind::of(&conn) as usize].push(idx);
+        self.free[SlotKind::of(&conn).0 as usize].push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
         let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
         *p = p.saturating_sub(1);
@@ -982,7 +993,7 @@ impl ConnTracker {
             self.table.find(hash, |i| {
                 conns[i as usize]
                     .as_ref()
-                    .is_some_and(|c| c.key.matches(&key, hash, v6))
+                    .is_some_and(|c| c.key.matches(&key, hash, i, v6))
             })
         };
 
@@ -1178,13 +1189,14 @@ impl ConnTracker {
         }
     }
 
-    /// A new connection (not yet in a slot): a fresh uid, its key stored,
-    /// nothing counted. `times` are its first and last packet.
+    /// A new connection for slot `idx` (not yet in it): a fresh uid, its
+    /// key stored, nothing counted. `times` are its first and last packet.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn new_conn(
         &mut self,
         key: &FlowKey,
         hash: u64,
+        idx: u32,
         times: [Timestamp; 2],
         proto: Proto,
         orig_is_a: bool,
@@ -1192,7 +1204,7 @@ impl ConnTracker {
         state: ProtoState,
     ) -> Conn {
         Conn {
-            key: StoredKey::store(key, hash, &mut self.v6addrs),
+            key: StoredKey::store(key, hash, idx, &mut self.v6addrs),
             uid_state: self.uids.next_state(),
             start: times[0],
             last: times[1],
@@ -1250,7 +1262,8 @@ impl ConnTracker {
             t.parents.add(uid);
             t
         });
-        let mut conn = self.new_conn(&key, hash, [pkt.ts, pkt.ts], proto, src_is_a, ip.tos, state);
+        let idx = self.alloc_slot(SlotKind::new(&key, proto == Proto::Tcp));
+        let mut conn = self.new_conn(&key, hash, idx, [pkt.ts, pkt.ts], proto, src_is_a, ip.tos, state);
         if flip {
             conn.flip_common();
         }
@@ -1258,7 +1271,6 @@ impl ConnTracker {
             self.match_expected(&mut conn, pkt.ts);
         }
 
-        let idx = self.alloc_slot(SlotKind::of(&conn));
         self.set_vlans(idx, &mut conn, pkt.vlan, pkt.inner_vlan);
         if let Some(t) = tunnel {
             conn.cflags |= CF_TUNNEL;
@@ -1307,8 +1319,9 @@ impl ConnTracker {
     /// A free connection slot of `kind` (its `Meta` exists; a TCP slot's
     /// state is new).
     fn alloc_slot(&mut self, kind: SlotKind) -> u32 {
-        let fresh = &mut self.fresh[kind as usize];
-        let idx = match (self.free[kind as usize].pop(), fresh) {
+        let k = kind.0 as usize;
+        let fresh = &mut self.fresh[k];
+        let idx = match (self.free[k].pop(), fresh) {
             (Some(i), _) => i,
             (None, Some((first, n))) if (*n as usize) < CHUNK => {
                 *n += 1;
@@ -1325,7 +1338,7 @@ impl ConnTracker {
                 first as u32
             }
         };
-        if kind == SlotKind::Tcp {
+        if kind.tcp() {
             match self.tcp.get_mut(idx as usize) {
                 Some(t) => *t = TcpConn::new(),
                 None => self.tcp.ensure(idx as usize, TcpConn::new),
