@@ -129,20 +129,20 @@ impl StoredKey {
     /// is `hash`).
     #[inline]
     pub fn matches(&self, key: &FlowKey, hash: u64, slot: u32, v6: &V6Addrs) -> bool {
-        if self.pa != key.pa || self.pb != key.pb || self.proto != key.proto {
+        if self.pa != key.pa
+            || self.pb != key.pb
+            || self.proto != key.proto
+            || self.key_flags() != key.flags
+        {
             return false;
         }
-        // Which form to compare follows from the packet's key, not from
-        // this one (equal keys are stored alike), and the addresses are
-        // read at `slot`, not at the index stored here: both are known
-        // before this key is read, so the addresses' line is asked for
-        // while this one is still coming.
-        if Self::needs_slab(key) {
-            self.flags == key.flags | IN_SLAB
-                && self.b == (hash >> 32) as u32
-                && v6.get(slot) == [key.a, key.b]
+        // The addresses are read at `slot`, not at the index stored here:
+        // the slot index is known before this key is read, so the
+        // addresses' line is asked for while this one is still coming.
+        if self.in_slab() {
+            self.b == (hash >> 32) as u32 && v6.get(slot) == [key.a, key.b]
         } else {
-            self.flags == key.flags && key.a == mapped(self.a) && key.b == mapped(self.b)
+            key.a == mapped(self.a) && key.b == mapped(self.b)
         }
     }
 
