@@ -5,7 +5,11 @@
 //! stays in a register) into a fixed array far longer than any row it is
 //! used for. Every write has a size known at compile time and first checks
 //! that it fits, so the copy needs no call and no further bounds check;
-//! numbers are written two digits at a time. Should a row ever not fit,
+//! numbers are written two digits at a time. Numbers, addresses and uids
+//! are written straight into the row ([`Cursor::window`]) rather than
+//! built in a local array and copied: such a copy loads, in wide pieces,
+//! bytes just stored in narrow ones, which the CPU cannot forward from its
+//! store buffer and waits for instead. Should a row ever not fit,
 //! the cursor says so and the caller renders that row the general way, so
 //! no input can make it panic or cut a row short. The finished row is
 //! appended to the log buffer in one copy.
@@ -30,6 +34,17 @@ const DIGIT_PAIRS: [[u8; 2]; 100] = {
     let mut i = 0;
     while i < 100 {
         t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// `POW10[i]` is 10^i.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
         i += 1;
     }
     t
@@ -95,6 +110,22 @@ impl<'a> Cursor<'a> {
         if let Some(out) = self.b.get_mut(self.n..self.n + K) {
             out.copy_from_slice(a);
             self.n += len.min(K);
+        } else {
+            self.fits = false;
+        }
+    }
+
+    /// Lends `f` the next `K` bytes of the row to write into; `f` returns
+    /// how many of them it wrote (the rest is overwritten by the next
+    /// cell). Marks the row as not fitting instead of writing past the end.
+    #[inline(always)]
+    fn window<const K: usize>(&mut self, f: impl FnOnce(&mut [u8; K]) -> usize) {
+        if let Some(out) = self
+            .b
+            .get_mut(self.n..self.n + K)
+            .and_then(|o| o.first_chunk_mut::<K>())
+        {
+            self.n += f(out).min(K);
         } else {
             self.fits = false;
         }
@@ -187,51 +218,85 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Digits of `v` (>= 10), after `sep` if `SEP`.
+    /// Digits of `v` (>= 10), after `sep` if `SEP`, written in place
+    /// (u64 has at most 20 digits, plus `sep`).
     #[inline]
-    fn u64_multi<const SEP: bool>(&mut self, sep: u8, mut v: u64) {
-        // Digits end at tmp[21]; a fixed 21-byte window from the first
-        // byte is copied out (u64 has at most 20 digits, plus `sep`).
-        let mut tmp = [0u8; 42];
-        let mut i = 21;
+    fn u64_multi<const SEP: bool>(&mut self, sep: u8, v: u64) {
+        let Some(out) = self
+            .b
+            .get_mut(self.n..self.n + 21)
+            .and_then(|o| o.first_chunk_mut::<21>())
+        else {
+            self.fits = false;
+            return;
+        };
+        let s = usize::from(SEP);
+        if SEP {
+            out[0] = sep;
+        }
+        // Most numbers in a row (ports, packets, small byte counts) have
+        // two to four digits: fixed places, no digit count.
+        self.n += if v < 100 {
+            out[s..s + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            s + 2
+        } else if v < 1_000 {
+            out[s] = b'0' + (v / 100 % 10) as u8;
+            out[s + 1..s + 3].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            s + 3
+        } else if v < 10_000 {
+            out[s..s + 2].copy_from_slice(&DIGIT_PAIRS[(v / 100 % 100) as usize]);
+            out[s + 2..s + 4].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            s + 4
+        } else {
+            Self::digits_from_end(out, v, s)
+        };
+    }
+
+    /// Writes `v` (>= 10,000) after `s` bytes of `out`, from its last digit
+    /// back; returns the end.
+    #[inline(never)]
+    fn digits_from_end(out: &mut [u8; 21], mut v: u64, s: usize) -> usize {
+        // Digits: the bit length gives the count or one more (1233/4096
+        // is just over log10(2)); one comparison settles it.
+        let bits = 64 - (v | 1).leading_zeros();
+        let guess = (bits * 1233 >> 12) as usize;
+        let digits = guess + usize::from(v >= POW10[guess.min(19)]);
+        let len = (s + digits).min(21);
+        let mut i = len;
         // Four digits per step: the two pairs of one step do not depend on
-        // each other, and the loop runs half as often.
-        while v >= 10_000 {
+        // each other, and the loop runs half as often. (The `i` checks
+        // only keep the indexing provably in bounds.)
+        while v >= 10_000 && i >= 4 {
             let r = (v % 10_000) as u32;
             v /= 10_000;
             i -= 4;
-            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(r / 100) as usize]);
-            tmp[i + 2..i + 4].copy_from_slice(&DIGIT_PAIRS[(r % 100) as usize]);
+            out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(r / 100) as usize]);
+            out[i + 2..i + 4].copy_from_slice(&DIGIT_PAIRS[(r % 100) as usize]);
         }
-        if v >= 100 {
+        if v >= 100 && i >= 2 {
             i -= 2;
-            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+            out[i..i + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
             v /= 100;
         }
-        if v >= 10 {
-            i -= 2;
-            tmp[i..i + 2].copy_from_slice(&DIGIT_PAIRS[v as usize]);
-        } else {
-            i -= 1;
-            tmp[i] = b'0' + v as u8;
+        if v >= 10 && i >= 2 {
+            out[i - 2..i].copy_from_slice(&DIGIT_PAIRS[v as usize]);
+        } else if i >= 1 {
+            out[i - 1] = b'0' + (v % 10) as u8;
         }
-        if SEP {
-            i -= 1;
-            tmp[i] = sep;
-        }
-        let mut window = [0u8; 21];
-        window.copy_from_slice(&tmp[i..i + 21]);
-        self.put(&window, 21 - i);
+        len
     }
 
     /// Appends `.` and `f` (< 10^6) in exactly six digits.
     #[inline]
     fn frac6(&mut self, f: u32) {
         let f = f % 1_000_000;
-        let [a0, a1] = DIGIT_PAIRS[(f / 10_000) as usize];
-        let [b0, b1] = DIGIT_PAIRS[(f / 100 % 100) as usize];
-        let [c0, c1] = DIGIT_PAIRS[(f % 100) as usize];
-        self.put(&[b'.', a0, a1, b0, b1, c0, c1], 7);
+        self.window::<7>(|out| {
+            out[0] = b'.';
+            out[1..3].copy_from_slice(&DIGIT_PAIRS[(f / 10_000) as usize]);
+            out[3..5].copy_from_slice(&DIGIT_PAIRS[(f / 100 % 100) as usize]);
+            out[5..7].copy_from_slice(&DIGIT_PAIRS[(f % 100) as usize]);
+            7
+        });
     }
 
     /// A capture timestamp, as [`format::push_ts`] prints it.
@@ -269,23 +334,15 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn addr(&mut self, a: IpAddr) {
         match a {
-            IpAddr::V4(v4) => {
-                let (text, len) = addr_text::ipv4(v4);
-                self.put(&text, len);
-            }
-            IpAddr::V6(v6) => {
-                let t = addr_text::ipv6(v6);
-                self.put(&t.bytes, t.len);
-            }
+            IpAddr::V4(v4) => self.window(|out| addr_text::write_ipv4(out, v4)),
+            IpAddr::V6(v6) => self.window(|out| addr_text::write_ipv6(out, v6)),
         }
     }
 
     /// A uid.
     #[inline]
     pub fn uid(&mut self, uid: Uid) {
-        let mut b = [0u8; Uid::MAX_LEN];
-        let len = uid.write_ascii(&mut b);
-        self.put(&b, len);
+        self.window(|out| uid.write_ascii(out));
     }
 
     /// Appends what `f` writes (the general, `Vec`-based encoders).

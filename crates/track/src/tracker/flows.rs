@@ -290,7 +290,16 @@ impl ConnTracker {
         });
         let times = [side.start, side.end];
         let idx = self.alloc_slot(super::SlotKind::new(&key, false));
-        let mut conn = self.new_conn(&key, hash, idx, times, proto, src_is_a != flip, side.tos, state);
+        let mut conn = self.new_conn(
+            &key,
+            hash,
+            idx,
+            times,
+            proto,
+            src_is_a != flip,
+            side.tos,
+            state,
+        );
         self.set_vlans(idx, &mut conn, f.vlan, None);
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,

@@ -1263,7 +1263,16 @@ impl ConnTracker {
             t
         });
         let idx = self.alloc_slot(SlotKind::new(&key, proto == Proto::Tcp));
-        let mut conn = self.new_conn(&key, hash, idx, [pkt.ts, pkt.ts], proto, src_is_a, ip.tos, state);
+        let mut conn = self.new_conn(
+            &key,
+            hash,
+            idx,
+            [pkt.ts, pkt.ts],
+            proto,
+            src_is_a,
+            ip.tos,
+            state,
+        );
         if flip {
             conn.flip_common();
         }
