@@ -259,7 +259,7 @@ impl<'a> Cursor<'a> {
         // Digits: the bit length gives the count or one more (1233/4096
         // is just over log10(2)); one comparison settles it.
         let bits = 64 - (v | 1).leading_zeros();
-        let guess = (bits * 1233 >> 12) as usize;
+        let guess = ((bits * 1233) >> 12) as usize;
         let digits = guess + usize::from(v >= POW10[guess.min(19)]);
         let len = (s + digits).min(21);
         let mut i = len;
