@@ -120,15 +120,22 @@ impl<'a> Cursor<'a> {
     /// cell). Marks the row as not fitting instead of writing past the end.
     #[inline(always)]
     fn window<const K: usize>(&mut self, f: impl FnOnce(&mut [u8; K]) -> usize) {
-        if let Some(out) = self
-            .b
-            .get_mut(self.n..self.n + K)
-            .and_then(|o| o.first_chunk_mut::<K>())
-        {
-            self.n += f(out).min(K);
-        } else {
-            self.fits = false;
+        if let Some(out) = self.next::<K>() {
+            let n = f(out).min(K);
+            self.n += n;
         }
+    }
+
+    /// The next `K` bytes of the row, or `None` (and the row marked as
+    /// not fitting) if they would run past its end.
+    #[inline(always)]
+    fn next<const K: usize>(&mut self) -> Option<&mut [u8; K]> {
+        let Cursor { b, n, fits, .. } = self;
+        let out = b.get_mut(*n..*n + K).and_then(|o| o.first_chunk_mut::<K>());
+        if out.is_none() {
+            *fits = false;
+        }
+        out
     }
 
     /// Appends one byte.
@@ -163,12 +170,7 @@ impl<'a> Cursor<'a> {
         if n > 32 {
             return self.bytes(s);
         }
-        let Some(out) = self
-            .b
-            .get_mut(self.n..self.n + 32)
-            .and_then(|o| o.first_chunk_mut::<32>())
-        else {
-            self.fits = false;
+        let Some(out) = self.next::<32>() else {
             return;
         };
         // Two copies of a power-of-two size, overlapping when the length
@@ -222,12 +224,7 @@ impl<'a> Cursor<'a> {
     /// (u64 has at most 20 digits, plus `sep`).
     #[inline]
     fn u64_multi<const SEP: bool>(&mut self, sep: u8, v: u64) {
-        let Some(out) = self
-            .b
-            .get_mut(self.n..self.n + 21)
-            .and_then(|o| o.first_chunk_mut::<21>())
-        else {
-            self.fits = false;
+        let Some(out) = self.next::<21>() else {
             return;
         };
         let s = usize::from(SEP);
@@ -236,7 +233,7 @@ impl<'a> Cursor<'a> {
         }
         // Most numbers in a row (ports, packets, small byte counts) have
         // two to four digits: fixed places, no digit count.
-        self.n += if v < 100 {
+        let len = if v < 100 {
             out[s..s + 2].copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
             s + 2
         } else if v < 1_000 {
@@ -250,6 +247,7 @@ impl<'a> Cursor<'a> {
         } else {
             Self::digits_from_end(out, v, s)
         };
+        self.n += len;
     }
 
     /// Writes `v` (>= 10,000) after `s` bytes of `out`, from its last digit
