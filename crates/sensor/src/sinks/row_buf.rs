@@ -301,7 +301,28 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn timestamp(&mut self, ts: Timestamp) {
         let secs = ts.secs();
-        if (0..1 << 33).contains(&secs) {
+        if (1_000_000_000..1 << 33).contains(&secs) {
+            // Every time from 2001 to 2242: ten digits and six decimals
+            // at fixed places, no digit count. (From 2^33 s on, the
+            // double Zeek prints no longer holds every microsecond: the
+            // general path below.)
+            let (secs, us) = (secs as u64, ts.subsec_nanos() / 1000);
+            self.window::<17>(|out| {
+                let (hi, lo) = (secs / 100_000_000, secs % 100_000_000);
+                let (a, b) = (lo / 10_000, lo % 10_000);
+                out[0..2].copy_from_slice(&DIGIT_PAIRS[(hi % 100) as usize]);
+                out[2..4].copy_from_slice(&DIGIT_PAIRS[(a / 100) as usize]);
+                out[4..6].copy_from_slice(&DIGIT_PAIRS[(a % 100) as usize]);
+                out[6..8].copy_from_slice(&DIGIT_PAIRS[(b / 100) as usize]);
+                out[8..10].copy_from_slice(&DIGIT_PAIRS[(b % 100) as usize]);
+                out[10] = b'.';
+                let us = us % 1_000_000;
+                out[11..13].copy_from_slice(&DIGIT_PAIRS[(us / 10_000) as usize]);
+                out[13..15].copy_from_slice(&DIGIT_PAIRS[(us / 100 % 100) as usize]);
+                out[15..17].copy_from_slice(&DIGIT_PAIRS[(us % 100) as usize]);
+                17
+            });
+        } else if (0..1 << 33).contains(&secs) {
             self.u64(secs as u64);
             self.frac6((ts.subsec_nanos() / 1000) as u32);
         } else {
@@ -431,10 +452,33 @@ mod tests {
                 "{x}"
             );
         }
-        for ns in [0i64, 1_000, 999_999_999, 1 << 33, -1, i64::MAX, i64::MIN] {
+        for ns in [
+            0i64,
+            1_000,
+            999_999_999,
+            1 << 33,
+            -1,
+            i64::MAX,
+            i64::MIN,
+            999_999_999,
+            1_000_000_000,
+            1_700_000_010,
+            (1 << 33) - 1,
+            9_999_999_999,
+            10_000_000_000,
+        ] {
             let ts = Timestamp(ns.saturating_mul(1));
             let ts2 = Timestamp(ns.saturating_mul(1_000_000_000));
             for t in [ts, ts2] {
+                assert_eq!(
+                    text(|r| r.timestamp(t)),
+                    via_format(|v| format::push_ts(v, t))
+                );
+            }
+            // Ten-digit seconds with every kind of fraction (the fixed
+            // path), and the values around it.
+            for sub in [0, 1, 999, 1_000, 123_456_789, 999_999_999] {
+                let t = Timestamp(ns.saturating_mul(1_000_000_000).saturating_add(sub));
                 assert_eq!(
                     text(|r| r.timestamp(t)),
                     via_format(|v| format::push_ts(v, t))
