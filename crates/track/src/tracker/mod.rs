@@ -803,9 +803,14 @@ impl ConnTracker {
         let (resp_h, resp_p) = conn.resp(&self.v6addrs);
         let mut history = conn.history.to_history();
         let mut sampling = 0;
+        // `missed_bytes`: only TCP has content gaps.
+        let mut missed_bytes = 0;
         let (bytes, conn_state) = match &conn.state {
             ProtoState::Tcp => match self.tcp.get(idx as usize) {
-                Some(t) => (t.sizes(), t.conn_state(conn.history.as_bytes())),
+                Some(t) => {
+                    missed_bytes = t.missed_bytes;
+                    (t.sizes(), t.conn_state(conn.history.as_bytes()))
+                }
                 None => ([0, 0], ConnState::OTH),
             },
             ProtoState::Flow(st) => {
@@ -858,10 +863,7 @@ impl ConnTracker {
             conn_state,
             local_orig: local(orig_h),
             local_resp: local(resp_h),
-            missed_bytes: match conn.state {
-                ProtoState::Tcp => self.tcp.get(idx as usize).map_or(0, |t| t.missed_bytes),
-                _ => 0,
-            },
+            missed_bytes,
             history,
             orig_pkts: conn.counts.pkts(ORIG),
             orig_ip_bytes: conn.counts.ip_bytes(ORIG),
