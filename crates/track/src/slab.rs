@@ -8,11 +8,12 @@
 //! the sensor's `huge_pages`), so they come from the heap, which is on
 //! huge pages.
 //!
-//! The side storage is how a TCP connection's state is found from its
-//! slot index alone (TCP connections get their slots in chunks that have
-//! it): the state's address does not wait for the slot to be read, so
-//! the two cache misses of a packet's lookup overlap instead of one
-//! following the other, and no other slot pays for a TCP state's bytes.
+//! The side storage is how a TCP connection's state, and an IPv6
+//! connection's addresses, are found from the slot index alone (such
+//! connections get their slots in chunks that have it): their address
+//! does not wait for the slot to be read, so the cache misses of a
+//! packet's lookup overlap instead of one following the other, and no
+//! other slot pays for their bytes.
 
 use core::ops::{Index, IndexMut};
 
