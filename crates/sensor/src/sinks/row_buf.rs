@@ -50,6 +50,16 @@ const POW10: [u64; 20] = {
     t
 };
 
+/// `.` and `f` (< 10^6; taken modulo 10^6) in exactly six digits.
+#[inline(always)]
+fn put_frac6(out: &mut [u8; 7], f: u32) {
+    let f = f % 1_000_000;
+    out[0] = b'.';
+    out[1..3].copy_from_slice(&DIGIT_PAIRS[(f / 10_000) as usize]);
+    out[3..5].copy_from_slice(&DIGIT_PAIRS[(f / 100 % 100) as usize]);
+    out[5..7].copy_from_slice(&DIGIT_PAIRS[(f % 100) as usize]);
+}
+
 /// The storage behind a [`Cursor`], kept by a sink and reused for every
 /// row.
 #[derive(Debug)]
@@ -287,12 +297,8 @@ impl<'a> Cursor<'a> {
     /// Appends `.` and `f` (< 10^6) in exactly six digits.
     #[inline]
     fn frac6(&mut self, f: u32) {
-        let f = f % 1_000_000;
         self.window::<7>(|out| {
-            out[0] = b'.';
-            out[1..3].copy_from_slice(&DIGIT_PAIRS[(f / 10_000) as usize]);
-            out[3..5].copy_from_slice(&DIGIT_PAIRS[(f / 100 % 100) as usize]);
-            out[5..7].copy_from_slice(&DIGIT_PAIRS[(f % 100) as usize]);
+            put_frac6(out, f);
             7
         });
     }
@@ -306,7 +312,7 @@ impl<'a> Cursor<'a> {
             // at fixed places, no digit count. (From 2^33 s on, the
             // double Zeek prints no longer holds every microsecond: the
             // general path below.)
-            let (secs, us) = (secs as u64, ts.subsec_nanos() / 1000);
+            let (secs, us) = (secs as u64, (ts.subsec_nanos() / 1000) as u32);
             self.window::<17>(|out| {
                 let (hi, lo) = (secs / 100_000_000, secs % 100_000_000);
                 let (a, b) = (lo / 10_000, lo % 10_000);
@@ -315,11 +321,9 @@ impl<'a> Cursor<'a> {
                 out[4..6].copy_from_slice(&DIGIT_PAIRS[(a % 100) as usize]);
                 out[6..8].copy_from_slice(&DIGIT_PAIRS[(b / 100) as usize]);
                 out[8..10].copy_from_slice(&DIGIT_PAIRS[(b % 100) as usize]);
-                out[10] = b'.';
-                let us = us % 1_000_000;
-                out[11..13].copy_from_slice(&DIGIT_PAIRS[(us / 10_000) as usize]);
-                out[13..15].copy_from_slice(&DIGIT_PAIRS[(us / 100 % 100) as usize]);
-                out[15..17].copy_from_slice(&DIGIT_PAIRS[(us % 100) as usize]);
+                if let Some(frac) = out.last_chunk_mut::<7>() {
+                    put_frac6(frac, us);
+                }
                 17
             });
         } else if (0..1 << 33).contains(&secs) {

@@ -74,7 +74,7 @@ impl ConnTracker {
         // Slots are handed out a chunk at a time, per kind of connection:
         // only the first `slots_used_in` of a chunk can be occupied.
         let chunks = self.conns.len() / CHUNK;
-        let used: usize = (0..chunks).map(|c| self.slots_used_in(c)).sum();
+        let used = self.slots_handed_out();
         let mut best: Option<Score> = None;
         let consider = |best: &mut Option<Score>, c: &Conn, i: usize| {
             if c.long_next == 0 && best.is_none_or(|b| score(c, i) < b) {

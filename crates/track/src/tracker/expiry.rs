@@ -97,7 +97,6 @@ impl ConnTracker {
         let Some(conn) = self.conns[item.idx as usize].as_mut() else {
             return;
         };
-        let tcp = self.tcp.get_mut(item.idx as usize);
         let t = now.as_zeek_secs();
         // When the connection really ended: reports due before then are
         // still made, in time order, even if the clock jumped past both.
@@ -126,24 +125,26 @@ impl ConnTracker {
                 }
             }
             TimerKind::Delete => true,
-            TimerKind::Attempt | TimerKind::Expire => match (&conn.state, tcp) {
-                (ProtoState::Tcp, Some(tcp)) if item.kind() == TimerKind::Attempt => {
-                    tcp.attempt_timer()
-                }
-                (ProtoState::Tcp, Some(tcp)) => {
-                    let linger = self.cfg.tcp_connection_linger.as_secs_f64();
-                    match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
-                        Some(true) => true,
-                        Some(false) => {
-                            let at = t + self.cfg.tcp_session_timer.as_secs_f64();
-                            self.wheel.push(at, item);
-                            false
-                        }
-                        None => false,
+            TimerKind::Attempt | TimerKind::Expire => {
+                match (&conn.state, self.tcp.get_mut(item.idx as usize)) {
+                    (ProtoState::Tcp, Some(tcp)) if item.kind() == TimerKind::Attempt => {
+                        tcp.attempt_timer()
                     }
+                    (ProtoState::Tcp, Some(tcp)) => {
+                        let linger = self.cfg.tcp_connection_linger.as_secs_f64();
+                        match tcp.expire_timer(conn.last.as_zeek_secs(), linger, t) {
+                            Some(true) => true,
+                            Some(false) => {
+                                let at = t + self.cfg.tcp_session_timer.as_secs_f64();
+                                self.wheel.push(at, item);
+                                false
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
                 }
-                _ => false,
-            },
+            }
         };
         if remove {
             // (`long_report` makes no row for a connection that has

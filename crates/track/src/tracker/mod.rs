@@ -1358,6 +1358,18 @@ impl ConnTracker {
         idx
     }
 
+    /// How many slots have ever been handed out: every chunk's, but for
+    /// the part of each kind's chunk still filling that is not yet.
+    pub(crate) fn slots_handed_out(&self) -> usize {
+        let unused: usize = self
+            .fresh
+            .iter()
+            .flatten()
+            .map(|(_, n)| CHUNK - *n as usize)
+            .sum();
+        self.conns.len() - unused
+    }
+
     /// How many slots of chunk `c` have ever been handed out (all of them
     /// but in the chunk each kind is still filling).
     pub(crate) fn slots_used_in(&self, c: usize) -> usize {
