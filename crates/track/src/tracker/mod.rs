@@ -748,28 +748,39 @@ impl ConnTracker {
     /// Removes a connection that ended for `reason` (the flow export's
     /// `flowEndReason` of its last record).
     fn remove(&mut self, idx: u32, reason: EndReason) {
-        let Some(conn) = self.conns.get_mut(idx as usize).and_then(Option::take) else {
+        // Read in place: moving the 120-byte connection out of its slot
+        // cost a copy per connection.
+        let Some(conn) = self.conns.get(idx as usize).and_then(Option::as_ref) else {
             return;
         };
-        self.export_final(idx, &conn, reason, conn.last);
+        let rec = self.record(idx, conn);
+        let hash = self.hash(&conn.key.key(&self.v6addrs));
+        let (long_next, cflags, kind, proto) =
+            (conn.long_next, conn.cflags, SlotKind::of(conn), conn.proto);
+        if self.cfg.export.is_some() {
+            // The exporter's last record needs the tracker mutably.
+            if let Some(conn) = self.conns[idx as usize].take() {
+                self.export_final(idx, &conn, reason, conn.last);
+            }
+        } else {
+            self.conns[idx as usize] = None;
+        }
         let m = &mut self.meta[idx as usize];
         m.gen = m.gen.wrapping_add(1);
         self.gen_bumps = self.gen_bumps.saturating_add(1);
-        let hash = self.hash(&conn.key.key(&self.v6addrs));
         self.table.remove(hash, idx);
-        if conn.long_next > 0 {
+        if long_next > 0 {
             self.long_prev.remove(&idx);
         }
-        let rec = self.record(idx, &conn);
-        if conn.cflags & CF_TUNNEL != 0 {
+        if cflags & CF_TUNNEL != 0 {
             self.tunnels.remove(&idx);
         }
-        if conn.cflags & CF_VLAN != 0 {
+        if cflags & CF_VLAN != 0 {
             self.vlans.remove(&idx);
         }
-        self.free[SlotKind::of(&conn).0 as usize].push(idx);
+        self.free[kind.0 as usize].push(idx);
         self.stats.open = self.stats.open.saturating_sub(1);
-        let p = &mut self.stats.open_by_proto[proto_slot(conn.proto)];
+        let p = &mut self.stats.open_by_proto[proto_slot(proto)];
         *p = p.saturating_sub(1);
         self.events.push(ConnEvent::Finished(rec));
     }
