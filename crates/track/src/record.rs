@@ -264,9 +264,13 @@ impl core::fmt::Debug for History {
 }
 
 /// Uids of the tunnels a connection was seen in (conn.log `tunnel_parents`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Almost no connection has any, so the uids live behind a box allocated
+/// at the first one: every record carries this, and inline it made a
+/// `ConnRecord` 104 bytes longer for each copy into the event queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TunnelParents {
-    items: [Uid; TunnelParents::CAPACITY],
+    items: Option<Box<[Uid; TunnelParents::CAPACITY]>>,
     len: u8,
 }
 
@@ -279,14 +283,18 @@ impl TunnelParents {
         if self.as_slice().contains(&uid) || self.len as usize >= Self::CAPACITY {
             return false;
         }
-        self.items[self.len as usize] = uid;
+        let items = self.items.get_or_insert_with(Default::default);
+        items[self.len as usize] = uid;
         self.len += 1;
         true
     }
 
     /// The parents in the order first seen.
     pub fn as_slice(&self) -> &[Uid] {
-        &self.items[..self.len as usize]
+        match &self.items {
+            Some(items) => &items[..self.len as usize],
+            None => &[],
+        }
     }
 
     /// True when the connection was never tunnelled.

@@ -883,7 +883,7 @@ impl ConnTracker {
             tunnel_parents: if conn.cflags & CF_TUNNEL != 0 {
                 self.tunnels
                     .get(&idx)
-                    .map(|t| t.parents)
+                    .map(|t| t.parents.clone())
                     .unwrap_or_default()
             } else {
                 Default::default()
