@@ -117,6 +117,9 @@ impl TcpConn {
     }
 
     /// The roles were swapped (Zeek's `TCPSessionAdapter::FlipRoles`).
+    /// Rare (a late flip): out of line.
+    #[cold]
+    #[inline(never)]
     pub fn flip(&mut self) {
         self.ep.swap(0, 1);
         self.holes.flip();
@@ -210,7 +213,9 @@ impl TcpConn {
         }
     }
 
-    /// A bad checksum from `side` (scaled `C`/`c`).
+    /// A bad checksum from `side` (scaled `C`/`c`). Rare: out of line.
+    #[cold]
+    #[inline(never)]
     pub fn checksum_error(&mut self, conn: &mut Conn, side: usize) {
         let mut n = self.ep[side].chk_cnt;
         conn.scaled_history(Self::letter(side, b'C'), &mut n);

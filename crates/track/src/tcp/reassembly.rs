@@ -76,6 +76,8 @@ impl TcpConn {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn insert_hole(ep: &mut Endpoint, all: &mut Holes, e: usize, seq: u64, upper: u64) {
         // Keep intervals sorted and disjoint.
         let holes = all.vec(e);
@@ -95,6 +97,8 @@ impl TcpConn {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn absorb_holes(ep: &mut Endpoint, holes: &mut Holes, e: usize) {
         while let Some(&(lo, hi)) = holes.first(e) {
             if lo > ep.last_reassem_seq {
@@ -130,19 +134,8 @@ impl TcpConn {
                 // The faked SYN of a partial connection: not a gap.
             } else {
                 if !ep.skip_deliveries {
-                    while let Some(&(lo, hi)) = holes.first(e) {
-                        if lo >= seq {
-                            break;
-                        }
-                        if lo > ep.last_reassem_seq {
-                            report(GapReport {
-                                side: e,
-                                len: lo - ep.last_reassem_seq,
-                            });
-                        }
-                        ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
-                        holes.vec(e).remove(0);
-                        Self::absorb_holes(ep, holes, e);
+                    if !holes.is_none() {
+                        Self::deliver_holes(ep, holes, e, seq, &mut report);
                     }
                     if seq > ep.last_reassem_seq {
                         report(GapReport {
@@ -156,17 +149,55 @@ impl TcpConn {
                 }
             }
         }
-        if !holes.is_empty(e) {
-            let side = holes.vec(e);
-            side.retain(|h| h.1 > seq);
-            if let Some(h) = side.first_mut() {
-                h.0 = h.0.max(seq);
-            }
-            if side.is_empty() {
-                holes.clear(e);
-            }
+        if !holes.is_none() {
+            Self::trim_holes(holes, e, seq);
         }
         ep.trim_seq = ep.trim_seq.max(seq);
+    }
+
+    /// The part of `Undelivered` that walks the holes below `seq` (data
+    /// arrived out of order): out of line and cold, as in-order streams
+    /// (nearly every one) never get here.
+    #[cold]
+    #[inline(never)]
+    fn deliver_holes(
+        ep: &mut Endpoint,
+        holes: &mut Holes,
+        e: usize,
+        seq: u64,
+        report: &mut impl FnMut(GapReport),
+    ) {
+        while let Some(&(lo, hi)) = holes.first(e) {
+            if lo >= seq {
+                break;
+            }
+            if lo > ep.last_reassem_seq {
+                report(GapReport {
+                    side: e,
+                    len: lo - ep.last_reassem_seq,
+                });
+            }
+            ep.last_reassem_seq = ep.last_reassem_seq.max(hi);
+            holes.vec(e).remove(0);
+            Self::absorb_holes(ep, holes, e);
+        }
+    }
+
+    /// `TrimToSeq` for the holes: those wholly acknowledged go.
+    #[cold]
+    #[inline(never)]
+    fn trim_holes(holes: &mut Holes, e: usize, seq: u64) {
+        if holes.is_empty(e) {
+            return;
+        }
+        let side = holes.vec(e);
+        side.retain(|h| h.1 > seq);
+        if let Some(h) = side.first_mut() {
+            h.0 = h.0.max(seq);
+        }
+        if side.is_empty() {
+            holes.clear(e);
+        }
     }
 
     pub(super) fn data_pending(&self, e: usize) -> bool {

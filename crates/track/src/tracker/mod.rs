@@ -617,7 +617,9 @@ impl ConnTracker {
     /// Moves network time to `now`: fires every timer due at or before it.
     /// Inlined into the frame loop: most packets only compare the clock
     /// with three heads, and a call cost more than that (register saves).
-    #[inline]
+    /// Forced: with `handle_frame` forced into the loop, a mere hint was no
+    /// longer followed.
+    #[inline(always)]
     pub fn advance(&mut self, now: Timestamp) {
         if now > self.now {
             self.now = now;
@@ -1174,16 +1176,27 @@ impl ConnTracker {
     }
 
     /// `Connection::CheckEncapsulation` plus conn.log's tunnel_parents.
+    #[inline]
     fn check_encapsulation(&mut self, idx: u32, encap: &Encap) {
+        let Some(conn) = self.conns[idx as usize].as_ref() else {
+            return;
+        };
+        // No tunnel before and none now: the common case, no lookup.
+        if conn.cflags & CF_TUNNEL != 0 || encap.fingerprint != 0 {
+            self.check_tunnel_change(idx, encap);
+        }
+    }
+
+    /// The rest of [`ConnTracker::check_encapsulation`], for a tunnelled
+    /// connection: out of line, so the packet path stays small enough for
+    /// the compiler to inline what every packet needs.
+    #[cold]
+    #[inline(never)]
+    fn check_tunnel_change(&mut self, idx: u32, encap: &Encap) {
         let max_changes = self.cfg.max_tunnel_changes;
         let Some(conn) = self.conns[idx as usize].as_mut() else {
             return;
         };
-        let has = conn.cflags & CF_TUNNEL != 0;
-        // No tunnel before and none now: the common case, no lookup.
-        if !has && encap.fingerprint == 0 {
-            return;
-        }
         conn.cflags |= CF_TUNNEL;
         let t = self.tunnels.entry(idx).or_default();
         if t.encap == encap.fingerprint {
@@ -1446,6 +1459,8 @@ impl ConnTracker {
     /// between `client` and `server`: a PORT/EPRT (active) has the server
     /// connect to the announced address, a 227/229 reply (passive) the
     /// client connect to the server.
+    #[cold]
+    #[inline(never)]
     fn expect_ftp_data(&mut self, ch: DataChannel, client: IpAddr, server: IpAddr, now: Timestamp) {
         let e = if ch.active {
             Expected {

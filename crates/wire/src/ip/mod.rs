@@ -125,8 +125,9 @@ pub fn decode(data: &[u8], wire_len: u32) -> Result<IpPacket<'_>, Anomaly> {
     decode_with(data, wire_len, DecodeOptions::default())
 }
 
-/// [`decode`] with explicit options.
-#[inline]
+/// [`decode`] with explicit options. Forced inline: the frame loop calls it
+/// for every packet (the version decoders behind it stay calls).
+#[inline(always)]
 pub fn decode_with(
     data: &[u8],
     wire_len: u32,

@@ -122,7 +122,10 @@ const PPP_IPV6: u16 = 0x0057;
 /// PPP control) are `Ok` with [`Network::Other`]. VLAN tags: the first is
 /// `vlan`, any later one `inner_vlan` (the last one wins for triple tags,
 /// as in Zeek).
-#[inline]
+///
+/// Forced inline: the frame loop calls it for every packet, and a mere
+/// hint was not followed there.
+#[inline(always)]
 pub fn decode(link: LinkType, data: &[u8]) -> Result<LinkLayer, Anomaly> {
     let ll = LinkLayer::EMPTY;
     // Fast path for the common case, untagged Ethernet II carrying IP: one
