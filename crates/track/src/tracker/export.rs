@@ -66,7 +66,9 @@ impl ExportState {
 
 impl ConnTracker {
     /// A new connection (slot `idx`) at `ts`: its record is open; the
-    /// first check waits in the creation-ordered queue.
+    /// first check waits in the creation-ordered queue. Out of line: most
+    /// runs export nothing, and `create` checks before calling.
+    #[inline(never)]
     pub(super) fn export_new(&mut self, idx: u32, ts: Timestamp) {
         let Some(x) = self.cfg.export else {
             return;

@@ -797,8 +797,22 @@ impl ConnTracker {
     ) {
         if vlan.is_some() || inner.is_some() {
             conn.cflags |= CF_VLAN;
-            self.vlans.insert(idx, [vlan, inner]);
+            self.file_vlans(idx, [vlan, inner]);
         }
+    }
+
+    /// The side-table insert of [`ConnTracker::set_vlans`], out of line:
+    /// the hash map's insert is large, and most traffic has no VLAN.
+    #[inline(never)]
+    fn file_vlans(&mut self, idx: u32, vlans: [Option<u16>; 2]) {
+        self.vlans.insert(idx, vlans);
+    }
+
+    /// Files a new tunnelled connection's tunnel state, out of line (see
+    /// [`ConnTracker::file_vlans`]).
+    #[inline(never)]
+    fn file_tunnel(&mut self, idx: u32, t: TunnelInfo) {
+        self.tunnels.insert(idx, t);
     }
 
     /// A connection's outer and inner VLAN.
@@ -1309,7 +1323,7 @@ impl ConnTracker {
         self.set_vlans(idx, &mut conn, pkt.vlan, pkt.inner_vlan);
         if let Some(t) = tunnel {
             conn.cflags |= CF_TUNNEL;
-            self.tunnels.insert(idx, t);
+            self.file_tunnel(idx, t);
         }
         let mut ctx = TimerCtx {
             wheel: &mut self.wheel,
@@ -1336,7 +1350,9 @@ impl ConnTracker {
         }
         ctx.set_inactivity_timeout(&mut conn, inactivity);
         self.insert(conn, idx, hash);
-        self.export_new(idx, pkt.ts);
+        if self.cfg.export.is_some() {
+            self.export_new(idx, pkt.ts);
+        }
         Some(idx)
     }
 
@@ -1486,6 +1502,8 @@ impl ConnTracker {
 
     /// A new TCP connection that was announced gets `ftp-data` (Zeek's
     /// `scheduled_analyzer_applied`); the announcement is used up.
+    #[cold]
+    #[inline(never)]
     fn match_expected(&mut self, conn: &mut Conn, now: Timestamp) {
         self.expected.retain(|x| x.deadline > now);
         let (orig, _) = conn.orig(&self.v6addrs);
