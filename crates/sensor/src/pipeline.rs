@@ -10,7 +10,10 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use connwatch_track::{ConnEvent, LocalNets, LongConfig, PacketAnalyzer, PortSet, TrackerConfig};
+use connwatch_track::{
+    ConnEvent, ConnRecord, InterimReport, LocalNets, LongConfig, PacketAnalyzer, PortSet,
+    TrackerConfig,
+};
 
 use crate::config::{Input, LongSettings, SensorConfig};
 use crate::sinks::{ConnLogSink, ConnLongLogSink, NoticeLogSink, RecordSink};
@@ -210,15 +213,27 @@ impl Sinks {
                 self.conn.write_conn(rec)?;
                 summary.connections += 1;
             }
-            ConnEvent::Interim { record, report } => {
-                if let Some(long) = self.conn_long.as_mut() {
-                    long.write_interim(record, report)?;
-                    summary.long_rows += 1;
-                }
-                if let Some(notice) = self.notice.as_mut() {
-                    summary.notices += notice.write_interim(record, report)?;
-                }
-            }
+            ConnEvent::Interim { record, report } => self.write_interim(record, report, summary)?,
+        }
+        Ok(())
+    }
+
+    /// A long connection's report: conn_long.log and notice.log. Out of
+    /// line: one row in thousands is one, and the conn.log row's path
+    /// (every connection) compiles better without these writers in it.
+    #[inline(never)]
+    fn write_interim(
+        &mut self,
+        record: &ConnRecord,
+        report: &InterimReport,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        if let Some(long) = self.conn_long.as_mut() {
+            long.write_interim(record, report)?;
+            summary.long_rows += 1;
+        }
+        if let Some(notice) = self.notice.as_mut() {
+            summary.notices += notice.write_interim(record, report)?;
         }
         Ok(())
     }
