@@ -133,14 +133,17 @@ impl SlotKind {
     /// The kind for a connection of this key, with TCP state or not
     /// (connections built from flow records have none).
     pub(super) fn new(key: &FlowKey, tcp_state: bool) -> SlotKind {
-        SlotKind(u8::from(tcp_state) | (u8::from(StoredKey::needs_slab(key)) << 1))
+        Self::with(tcp_state, StoredKey::needs_slab(key))
     }
 
     /// The kind of a connection's slot.
     fn of(conn: &Conn) -> SlotKind {
-        SlotKind(
-            u8::from(matches!(conn.state, ProtoState::Tcp)) | (u8::from(conn.key.in_slab()) << 1),
-        )
+        Self::with(matches!(conn.state, ProtoState::Tcp), conn.key.in_slab())
+    }
+
+    /// The kind with TCP state beside it or not, IPv6 addresses or not.
+    fn with(tcp_state: bool, v6_addrs: bool) -> SlotKind {
+        SlotKind(u8::from(tcp_state) | (u8::from(v6_addrs) << 1))
     }
 
     /// Its slot has TCP state beside it.
